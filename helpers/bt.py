@@ -1,0 +1,126 @@
+"""Run ``sendmail -bt`` probes in the lab's mailserver, many in one process.
+
+Usage::
+
+    route_table(lab, ["foo@somedom.com", "x@hosta.private.lan", "root"])
+    bt_mailers(lab)                      # =M as a DataFrame
+    mailer_lines(lab)                    # {"esmtp": "mailer 5 (esmtp): ... A=TCP $h", "relay": ...}
+    bt_map(lab, "mailertable", ".lan")   # {"found": True, "value": "esmtp:[.lan]", ...}
+    bt_class(lab, "w")                   # ["mailserver", "mailserver.private.lan", ...]
+    bt_try(lab, "relay", "root@mailserver.private.lan", flags="ES")
+
+Every script line is validated first, so an address cannot smuggle in a second
+command (no line breaks, printable ASCII only).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+
+from helpers.parsers import bt as bt_parser
+from helpers.routing import candidate_keys, split_address
+from helpers.validate import ConfigError, check_address, check_text
+
+ROLE = "mailserver"
+_MAP_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_CLASS_NAME = re.compile(r"[A-Za-z]|\{[A-Za-z_]{1,32}\}")
+_FLAGS = re.compile(r"[HESR]{1,4}", re.IGNORECASE)
+
+
+def run_bt(lab, commands: list[str]) -> list[dict]:
+    """Feed ``commands`` to one ``sendmail -bt``; one parsed result per command."""
+    for command in commands:
+        check_text("sendmail -bt command", command)
+    result = lab.exec(ROLE, ["sendmail", "-bt"], stdin="".join(c + "\n" for c in commands))
+    result.check()
+    rows = bt_parser.parse(result.stdout)
+    if len(rows) != len(commands):
+        raise RuntimeError(f"sendmail -bt answered {len(rows)} of {len(commands)} commands:\n"
+                           f"{result.output}")
+    return rows
+
+
+def _probe_keys(address: str) -> list[str]:
+    _, host = split_address(address)
+    if host is None or host.startswith("[") or not re.fullmatch(r"[A-Za-z0-9.-]+", host):
+        return []
+    return [key for key, _, _ in candidate_keys(host)]
+
+
+def route_table(lab, addresses: Iterable[str]) -> pd.DataFrame:
+    """Route every address with ``/parse`` in ONE ``sendmail -bt`` process.
+
+    Columns: address, mailer, host, user, key (the mailertable key that matched,
+    found with ``/map mailertable`` probes in the same process; None for local
+    names, address literals and when nothing matched), trace (the ruleset trace).
+    """
+    addresses = [check_address("address", a) for a in addresses]
+    probes = [_probe_keys(a) for a in addresses]
+    commands = ["$=w"] + [f"/parse {a}" for a in addresses] + [
+        f"/map mailertable {k}" for keys in probes for k in keys]
+    rows = run_bt(lab, commands)
+    local = {name.lower() for name in rows[0]["members"]}
+    parsed = rows[1:1 + len(addresses)]
+    found = iter(rows[1 + len(addresses):])
+    table = []
+    for address, keys, parse in zip(addresses, probes, parsed):
+        hits = [k for k, r in zip(keys, [next(found) for _ in keys]) if r["found"]]
+        _, host = split_address(address)
+        is_local = host is None or host.lower() in local
+        table.append({"address": address, "mailer": parse["mailer"], "host": parse["host"],
+                      "user": parse["user"], "key": None if is_local or not hits else hits[0],
+                      "trace": parse["trace"]})
+    return pd.DataFrame(table, columns=["address", "mailer", "host", "user", "key", "trace"],
+                        dtype=object)
+
+
+def bt_mailers(lab) -> pd.DataFrame:
+    """The mailer definitions (``=M``), one row per mailer, columns number, name, P, ... A."""
+    return bt_parser.mailers_frame(run_bt(lab, ["=M"]))
+
+
+def mailer_lines(lab, names: Iterable[str] = ("esmtp", "relay")) -> dict[str, str]:
+    """The ``=M`` line of each named mailer, e.g. to show that RELAY_MAILER_ARGS changed only relay."""
+    frame = bt_mailers(lab)
+    out = {}
+    for name in names:
+        row = frame[frame["name"] == name]
+        if row.empty:
+            raise ConfigError("mailer", f"{name!r} is not defined in sendmail.cf")
+        rec = row.iloc[0]
+        fields = " ".join(f"{k}={rec[k]}" for k in frame.columns[2:] if isinstance(rec[k], str))
+        out[name] = f"mailer {rec['number']} ({name}): {fields}"
+    return out
+
+
+def bt_map(lab, map_name: str, key: str) -> dict:
+    """``/map MAP KEY``: ``{"map", "key", "found", "value", "error"}``."""
+    if not isinstance(map_name, str) or not _MAP_NAME.fullmatch(map_name):
+        raise ConfigError("map", f"{map_name!r} is not a map name")
+    key = check_text("map key", key)
+    if " " in key:
+        raise ConfigError("map key", f"{key!r}: -bt reads the key up to the first space")
+    return run_bt(lab, [f"/map {map_name} {key}"])[0]
+
+
+def bt_class(lab, name: str) -> list[str]:
+    """Members of class ``$=name`` (``w`` = the names sendmail treats as itself)."""
+    if not isinstance(name, str) or not _CLASS_NAME.fullmatch(name):
+        raise ConfigError("class", f"{name!r} is not a class name (one letter or {{name}})")
+    return run_bt(lab, [f"$={name}"])[0]["members"]
+
+
+def bt_try(lab, mailer: str, address: str, *, flags: str | None = None) -> dict:
+    """``/try MAILER ADDRESS`` (after ``/tryflags FLAGS``, e.g. ``ES`` = envelope sender)."""
+    if not isinstance(mailer, str) or not _MAP_NAME.fullmatch(mailer):
+        raise ConfigError("mailer", f"{mailer!r} is not a mailer name")
+    address = check_address("address", address)
+    commands = [f"/try {mailer} {address}"]
+    if flags is not None:
+        if not isinstance(flags, str) or not _FLAGS.fullmatch(flags):
+            raise ConfigError("flags", f"{flags!r}: use letters from H, E (header/envelope) "
+                              "and S, R (sender/recipient)")
+        commands.insert(0, f"/tryflags {flags}")
+    return run_bt(lab, commands)[-1]

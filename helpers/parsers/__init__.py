@@ -1,0 +1,11 @@
+"""One parser module per command output, in the style of the ``jc`` project.
+
+Every module offers ``parse(text) -> list[dict]`` (JSON-friendly rows) and
+``to_frame(rows) -> pandas.DataFrame``:
+
+- :mod:`helpers.parsers.bt`       -- ``sendmail -bt`` sessions (/parse, /try, =M, /map, $=)
+- :mod:`helpers.parsers.mailq`    -- ``mailq`` (MSP and MTA queues, deferral reasons)
+- :mod:`helpers.parsers.dialogue` -- the SMTP dialogue ``sendmail -v`` prints
+- :mod:`helpers.parsers.maillog`  -- /var/log/mail.log lines
+"""
+PARSERS = ("bt", "mailq", "dialogue", "maillog")

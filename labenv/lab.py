@@ -1,0 +1,391 @@
+"""A lab: its networks and containers on one Docker engine, found again by label.
+
+    lab = Lab.up("default", suite="bookworm")    # fresh lab, Debian defaults
+    lab = Lab.attach("default")                  # a running lab, from another process
+    lab.exec("mailserver", ["sendmail", "-bt"], stdin="/parse a@example.com\\n")
+    lab.provider.sessions()                      # what relayhost.somedom.com recorded
+    lab.down()
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import json
+import re
+import socket
+import tarfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from docker.errors import APIError, DockerException, NotFound
+from docker.utils.socket import frames_iter
+
+from . import engine, images
+from .containers import (LabContainer, LabNetworkRef, MailserverContainer,
+                         ProviderContainer, RouterContainer)
+from .errors import LabError, NotSo
+from .topology import (INTERNET, LAN, MX_RECORDS, ROLES, ROUTER_INTERNET_ALIASES,
+                       ROUTER_HOST, role as role_spec)
+
+LAB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
+LABEL_LAB = "labenv.lab"
+SUBNET_POOL = "10.213.0.0/16"
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not LAB_NAME.match(name):
+        raise LabError(f"lab name {name!r} is not valid: use 1-30 of a-z, 0-9, '-', '_', "
+                       "starting with a letter or digit")
+    return name
+
+
+@dataclass
+class ExecResult:
+    """What a command in a lab container did."""
+
+    cmd: list[str]
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def check(self) -> "ExecResult":
+        if self.exit_code != 0:
+            tail = (self.stderr or self.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise NotSo(f"`{' '.join(self.cmd)}` exited {self.exit_code}: {tail[0]}")
+        return self
+
+
+def _subnet_pool() -> ipaddress.IPv4Network:
+    import os
+
+    try:
+        return ipaddress.IPv4Network(os.environ.get("LABENV_SUBNETS", SUBNET_POOL))
+    except ValueError as error:
+        raise LabError(f"LABENV_SUBNETS is not a network: {error}") from None
+
+
+def _used_subnets(client) -> list[ipaddress.IPv4Network]:
+    used = []
+    for net in client.networks.list():
+        for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
+            try:
+                used.append(ipaddress.IPv4Network(cfg.get("Subnet", ""), strict=False))
+            except ValueError:
+                pass
+    try:  # the host's own routes: never shadow a network the host really uses
+        for line in Path("/proc/net/route").read_text().splitlines()[1:]:
+            fields = line.split()
+            dest, mask = (ipaddress.IPv4Address(int(f, 16).to_bytes(4, "little")) for f in (fields[1], fields[7]))
+            if int(mask):
+                used.append(ipaddress.IPv4Network(f"{dest}/{mask}", strict=False))
+    except (OSError, ValueError, IndexError):
+        pass
+    return used
+
+
+class Provider:
+    """relayhost.somedom.com's record and knobs, through `relayhost-ctl` in its container."""
+
+    def __init__(self, lab: "Lab", role: str = "relayhost") -> None:
+        self.lab = lab
+        self.role = role
+
+    def ctl(self, *args: str):
+        result = self.lab.exec(self.role, ["relayhost-ctl", *args]).check()
+        return json.loads(result.stdout)
+
+    def sessions(self) -> list[dict]:
+        return self.ctl("sessions")
+
+    def messages(self) -> list[dict]:
+        """Every message received, oldest first, with its session's port/TLS/auth."""
+        out = []
+        for session in self.sessions():
+            for message in session["messages"]:
+                out.append({**message, "port": session["port"], "peer": session["peer"],
+                            "session_auth": session["auth"]})
+        return out
+
+    def clear(self) -> None:
+        self.ctl("clear")
+
+    def wait_for_messages(self, count: int, timeout: float = 30.0) -> list[dict]:
+        """Wait until at least `count` messages arrived; NotSo if they do not."""
+        deadline = time.monotonic() + timeout
+        while True:
+            messages = self.messages()
+            if len(messages) >= count or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        if len(messages) < count:
+            raise NotSo(f"{self.role} received {len(messages)} message(s) in {timeout:.0f} s, "
+                        f"expected {count}")
+        return messages
+
+
+class Lab:
+    """The containers and networks of one named lab."""
+
+    def __init__(self, name: str, lab_id: str, suite: str, containers: dict) -> None:
+        self.name = name
+        self.id = lab_id
+        self.suite = suite
+        self._containers = containers  # role -> docker Container
+        self.provider = Provider(self)
+        self.mailhost = Provider(self, "mailhost")
+
+    # -- finding and starting --------------------------------------------------
+    @classmethod
+    def attach(cls, name: str = "default") -> "Lab":
+        check_name(name)
+        client = engine.connect()
+        found = client.containers.list(all=True, filters={"label": f"{LABEL_LAB}={name}"})
+        if not found:
+            raise LabError(f"lab {name!r} is not running; start it with `python -m labenv up --lab {name}`")
+        containers = {c.labels.get("labenv.role"): c for c in found}
+        first = found[0]
+        suite = first.labels.get("labenv.debian", images.DEFAULT_SUITE)
+        return cls(name, first.labels.get("labenv.id", "?"), suite, containers)
+
+    @classmethod
+    def exists(cls, name: str) -> bool:
+        client = engine.connect()
+        return bool(client.containers.list(all=True, filters={"label": f"{LABEL_LAB}={check_name(name)}"}))
+
+    @classmethod
+    def up(cls, name: str = "default", suite: str = images.DEFAULT_SUITE, *, replace: bool = True,
+           say=print) -> "Lab":
+        """Start a fresh lab (Debian defaults, nothing of the howto applied)."""
+        check_name(name)
+        images.check_suite(suite)
+        client = engine.connect()
+        tags = images.ensure_all(suite, say)
+        if cls.exists(name):
+            if not replace:
+                raise LabError(f"lab {name!r} is already running; `python -m labenv down --lab {name}` first")
+            remove_by_label(f"{LABEL_LAB}={name}")
+        lab_id = uuid.uuid4().hex[:12]
+        labels = {LABEL_LAB: name, "labenv.id": lab_id, "labenv.debian": suite}
+        lan, internet = _create_networks(client, name, labels)
+        started: list[LabContainer] = []
+        try:
+            ids = {"lab": name, "lab_id": lab_id, "suite": suite}
+            router = (RouterContainer(tags["router"], **ids)
+                      .with_lab_network(lan)
+                      .with_subnets(lan, internet, MX_RECORDS)
+                      .with_second_network(internet, *ROUTER_INTERNET_ALIASES))
+            gateway = lan.address(ROUTER_HOST)
+            others = [
+                MailserverContainer(tags["mailserver"], **ids)
+                .with_lab_network(lan).with_gateway(gateway),
+                ProviderContainer(tags["relayhost"], role="relayhost", **ids)
+                .with_lab_network(internet),
+                ProviderContainer(tags["relayhost"], role="mailhost", **ids)
+                .with_lab_network(lan),
+            ]
+            _start_all([router, *others], started)
+        except Exception as error:
+            details = "\n".join(f"--- {c.role.name} log:\n{c.logs_tail()}" for c in started)
+            remove_by_label(f"{LABEL_LAB}={name}")
+            if isinstance(error, LabError):
+                raise
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise LabError(f"lab {name!r} did not start: {message[:200]}", details) from None
+        return cls.attach(name)
+
+    # -- running commands ------------------------------------------------------
+    def container(self, role: str):
+        role_spec(role)
+        if role not in self._containers:
+            raise LabError(f"lab {self.name!r} has no {role} container; restart it with `python -m labenv up`")
+        return self._containers[role]
+
+    def exec(self, role: str, cmd: list[str] | str, *, stdin: str | bytes | None = None,
+             user: str | None = None, timeout: float | None = None,
+             env: dict[str, str] | None = None) -> ExecResult:
+        """Run `cmd` in the role's container; `timeout` (seconds) kills it if it hangs."""
+        argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
+        run = (["timeout", "-k", "2", str(int(max(1, timeout))), *argv] if timeout else argv)
+        container = self.container(role)
+        api = engine.connect().api
+        try:
+            exec_id = api.exec_create(container.id, run, stdin=stdin is not None, stdout=True,
+                                      stderr=True, user=user or "", environment=env)["Id"]
+            if stdin is None:
+                out, err = api.exec_start(exec_id, demux=True)
+                out, err = out or b"", err or b""
+            else:
+                out, err = _exec_with_stdin(api, exec_id, stdin)
+            code = api.exec_inspect(exec_id)["ExitCode"]
+        except NotFound:
+            raise LabError(f"the {role} container of lab {self.name!r} is gone; "
+                           f"`python -m labenv up --lab {self.name}`") from None
+        except APIError as error:
+            if "is not running" in str(error):
+                raise LabError(f"the {role} container of lab {self.name!r} is not running; "
+                               f"`python -m labenv up --lab {self.name}`") from None
+            raise LabError(f"exec in {role} failed: {str(error)[:200]}") from None
+        return ExecResult(argv, code if code is not None else -1,
+                          out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+    def put_files(self, role: str, files: dict[str, str | bytes], *, mode: int = 0o644,
+                  modes: dict[str, int] | None = None, owner: tuple[int, int] = (0, 0)) -> None:
+        """Write files (absolute path -> content) into the role's container in one archive."""
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for path, content in files.items():
+                if not path.startswith("/"):
+                    raise LabError(f"put_files needs absolute paths, got {path!r}")
+                data = content.encode() if isinstance(content, str) else content
+                info = tarfile.TarInfo(path.lstrip("/"))
+                info.size, info.mtime = len(data), time.time()
+                info.mode = (modes or {}).get(path, mode)
+                info.uid, info.gid = owner
+                tar.addfile(info, io.BytesIO(data))
+        self.container(role).put_archive("/", buf.getvalue())
+
+    def read_file(self, role: str, path: str) -> str:
+        return self.exec(role, ["cat", "--", path]).check().stdout
+
+    # -- what the lab is doing -------------------------------------------------
+    def status(self) -> dict:
+        roles = {}
+        for name, container in sorted(self._containers.items()):
+            container.reload()
+            nets = container.attrs["NetworkSettings"]["Networks"]
+            roles[name] = {
+                "state": container.status,
+                "hostname": container.attrs["Config"]["Hostname"],
+                "image": container.attrs["Config"]["Image"],
+                "addresses": {n.rsplit("-", 1)[-1]: v.get("IPAddress") for n, v in nets.items()},
+            }
+        return {"lab": self.name, "id": self.id, "debian": self.suite, "roles": roles,
+                "running": all(r["state"] == "running" for r in roles.values())
+                and set(roles) == set(ROLES)}
+
+    def down(self) -> int:
+        return remove_by_label(f"labenv.id={self.id}")
+
+
+def _exec_with_stdin(api, exec_id: str, data: str | bytes) -> tuple[bytes, bytes]:
+    payload = data.encode() if isinstance(data, str) else data
+    sock = api.exec_start(exec_id, socket=True)
+    raw = getattr(sock, "_sock", sock)
+    try:
+        raw.sendall(payload)
+        raw.shutdown(socket.SHUT_WR)
+        out, err = bytearray(), bytearray()
+        for stream, chunk in frames_iter(sock, tty=False):
+            (err if stream == 2 else out).extend(chunk)
+    finally:
+        sock.close()
+    return bytes(out), bytes(err)
+
+
+def _create_networks(client, name: str, labels: dict) -> tuple[LabNetworkRef, LabNetworkRef]:
+    pool = _subnet_pool()
+    for attempt in range(8):
+        used = _used_subnets(client)
+        free = (s for s in pool.subnets(new_prefix=24) if not any(s.overlaps(u) for u in used))
+        pair = []
+        try:
+            for kind in (LAN, INTERNET):
+                subnet = next(free)
+                net_name = f"labenv-{name}-{kind}"
+                # Not `internal`: Docker's isolation rules for internal networks drop
+                # routed traffic (LAN -> router -> Internet side) on the bridge. The
+                # containers delete the default route Docker gives them instead, so
+                # nothing in a lab can reach beyond its two networks.
+                client.networks.create(
+                    net_name, driver="bridge", internal=False, check_duplicate=True,
+                    options={"com.docker.network.bridge.enable_ip_masquerade": "false"},
+                    labels={**labels, "labenv.network": kind},
+                    ipam={"Driver": "default", "Config": [{"Subnet": str(subnet)}]})
+                pair.append(LabNetworkRef(net_name, str(subnet)))
+            return pair[0], pair[1]
+        except StopIteration:
+            raise LabError(f"no free /24 left in {pool} for lab networks; set LABENV_SUBNETS") from None
+        except APIError as error:  # another lab took the subnet meanwhile: try the next ones
+            for ref in pair:
+                _remove_network(client, ref.name)
+            if "overlap" not in str(error) and "already exists" not in str(error):
+                raise LabError(f"cannot create the lab's networks: {str(error)[:200]}") from None
+            if "already exists" in str(error):
+                remove_by_label(f"{LABEL_LAB}={name}")
+    raise LabError("cannot find free subnets for the lab's networks")
+
+
+def _remove_network(client, name: str) -> None:
+    try:
+        client.networks.get(name).remove()
+    except (NotFound, APIError):
+        pass
+
+
+def _start_all(containers: list[LabContainer], started: list[LabContainer]) -> None:
+    """Start every container at once; the first failure is raised."""
+    def start(c: LabContainer) -> LabContainer:
+        started.append(c)
+        return c.start()
+
+    with ThreadPoolExecutor(max_workers=len(containers)) as pool:
+        futures = [pool.submit(start, c) for c in containers]
+        errors = [f.exception() for f in futures if f.exception()]
+    if errors:
+        raise errors[0]
+
+
+def remove_by_label(label: str) -> int:
+    """Remove every container, then every network, carrying `label`; returns how many."""
+    client = engine.connect()
+    count = 0
+    containers = client.containers.list(all=True, filters={"label": label})
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(containers)))) as pool:
+        for removed in pool.map(_remove_container, containers):
+            count += removed
+    for net in client.networks.list(filters={"label": label}):
+        try:
+            net.remove()
+            count += 1
+        except NotFound:
+            pass
+        except APIError:  # a container attached outside labenv; disconnect it first
+            net.reload()
+            for cid in net.attrs.get("Containers") or {}:
+                try:
+                    net.disconnect(cid, force=True)
+                except DockerException:
+                    pass
+            net.remove()
+            count += 1
+    return count
+
+
+def _remove_container(container) -> int:
+    try:
+        container.remove(force=True, v=True)
+        return 1
+    except NotFound:
+        return 0
+
+
+def list_labs() -> dict[str, list[str]]:
+    """Lab name -> roles found, for every lab on the engine (running or not)."""
+    labs: dict[str, list[str]] = {}
+    for c in engine.connect().containers.list(all=True, filters={"label": LABEL_LAB}):
+        labs.setdefault(c.labels[LABEL_LAB], []).append(c.labels.get("labenv.role", "?"))
+    for net in engine.connect().networks.list(filters={"label": LABEL_LAB}):
+        labs.setdefault(net.attrs["Labels"][LABEL_LAB], [])
+    return labs

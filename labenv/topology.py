@@ -1,0 +1,75 @@
+"""Who is in a lab, on which network, under which names.
+
+    private LAN (lan)                              Internet side (internet)
+    mailserver.private.lan .10 ─┐               ┌─ relayhost.somedom.com .10
+    mailhost.private.lan   .20 ─┼─ router .254 ─┤  (also mx.example.com, ...)
+      (hosta.private.lan, ...)  │  NAT, ISP's   │
+                                │  port-25 block│
+                                └─ DNS .254     ┘
+
+Every lab gets two /24 subnets of its own from LABENV_SUBNETS (default
+10.213.0.0/16), so many labs share one engine without touching each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LAN, INTERNET = "lan", "internet"
+ROUTER_HOST = 254
+PROVIDER_DOMAIN = "somedom.com"
+# The Internet the lab knows: each domain's mail exchanger is the provider container.
+MX_RECORDS = {
+    "somedom.com": "relayhost.somedom.com",
+    "example.com": "mx.example.com",
+    "example.org": "mx.example.org",
+    "example.net": "mx.example.net",
+}
+
+
+@dataclass(frozen=True)
+class Role:
+    """One container of the lab."""
+
+    name: str
+    image: str
+    hostname: str
+    network: str
+    host: int  # last octet of its address on `network`
+    aliases: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
+    ready: str = ""  # a line its log prints once it serves
+    net_admin: bool = False
+    extra: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+ROLES: dict[str, Role] = {
+    role.name: role
+    for role in (
+        Role("router", "router", "router.private.lan", LAN, ROUTER_HOST,
+             aliases=("router.private.lan", "gateway.private.lan"),
+             ready=r"labenv: router ready", net_admin=True),
+        Role("mailserver", "mailserver", "mailserver.private.lan", LAN, 10,
+             aliases=("mailserver.private.lan",),
+             ready=r"labenv: mailserver ready", net_admin=True),
+        Role("mailhost", "relayhost", "mailhost.private.lan", LAN, 20,
+             aliases=("mailhost.private.lan", "hosta.private.lan", "hostb.private.lan",
+                      "darknet.lan"),
+             command=("--profile", "sink", "--hostname", "mailhost.private.lan"),
+             ready=r"relayhost: sink .* listening", net_admin=True),
+        Role("relayhost", "relayhost", "relayhost.somedom.com", INTERNET, 10,
+             aliases=("relayhost.somedom.com", *sorted(set(MX_RECORDS.values()) - {"relayhost.somedom.com"})),
+             command=("--profile", "provider", "--hostname", "relayhost.somedom.com"),
+             ready=r"relayhost: provider .* listening", net_admin=True),
+    )
+}
+# The router is also on the Internet side, under this name.
+ROUTER_INTERNET_ALIASES = ("isp-gateway.net",)
+
+
+def role(name: str) -> Role:
+    from .errors import LabError
+
+    if name not in ROLES:
+        raise LabError(f"unknown role {name!r}; roles: {', '.join(ROLES)}")
+    return ROLES[name]
