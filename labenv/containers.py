@@ -53,10 +53,11 @@ class LabContainer(DockerContainer):
                   "labenv.debian": suite}
         self.with_name(f"labenv-{lab}-{role.name}")
         self.with_docker_options(hostname=role.hostname, labels=labels, init=True,
-                                 cap_add=["NET_ADMIN"] if role.net_admin else [])
+                                 cap_add=list(role.caps))
         if role.command:
             self.with_command(list(role.command))
-        self.waiting_for(LogMessageWaitStrategy(role.ready).with_startup_timeout(STARTUP_TIMEOUT))
+        self.waiting_for(LogMessageWaitStrategy(role.ready)
+                         .with_startup_timeout(STARTUP_TIMEOUT).with_poll_interval(0.1))
 
     def with_lab_network(self, network: LabNetworkRef) -> "LabContainer":
         """Join `network` at the role's fixed address, under the role's aliases."""
@@ -104,10 +105,14 @@ class RouterContainer(LabContainer):
         self._second: tuple[LabNetworkRef, tuple[str, ...]] | None = None
         self.with_docker_options(sysctls={"net.ipv4.ip_forward": "1"})
 
-    def with_subnets(self, lan: LabNetworkRef, internet: LabNetworkRef,
-                     mx_records: dict[str, str]) -> "RouterContainer":
+    def with_subnets(self, lan: LabNetworkRef, internet: LabNetworkRef) -> "RouterContainer":
         self.with_env("LAN_SUBNET", lan.subnet)
         self.with_env("INTERNET_SUBNET", internet.subnet)
+        return self
+
+    def with_dns(self, hosts: dict[str, str], mx_records: dict[str, str]) -> "RouterContainer":
+        """The names the router's DNS answers: name -> address, domain -> mail exchanger."""
+        self.with_env("HOST_RECORDS", " ".join(f"{n}={a}" for n, a in hosts.items()))
         self.with_env("MX_RECORDS", " ".join(f"{d}={h}" for d, h in mx_records.items()))
         return self
 

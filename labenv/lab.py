@@ -184,7 +184,8 @@ class Lab:
             ids = {"lab": name, "lab_id": lab_id, "suite": suite}
             router = (RouterContainer(tags["router"], **ids)
                       .with_lab_network(lan)
-                      .with_subnets(lan, internet, MX_RECORDS)
+                      .with_subnets(lan, internet)
+                      .with_dns(_host_records(lan, internet), MX_RECORDS)
                       .with_second_network(internet, *ROUTER_INTERNET_ALIASES))
             gateway = lan.address(ROUTER_HOST)
             others = [
@@ -195,7 +196,10 @@ class Lab:
                 ProviderContainer(tags["relayhost"], role="mailhost", **ids)
                 .with_lab_network(lan),
             ]
-            _start_all([router, *others], started)
+            # The others ask the router's DNS as they start: it goes first (about 1 s).
+            started.append(router)
+            router.start()
+            _start_all(others, started)
         except Exception as error:
             details = "\n".join(f"--- {c.role.name} log:\n{c.logs_tail()}" for c in started)
             remove_by_label(f"{LABEL_LAB}={name}")
@@ -256,6 +260,24 @@ class Lab:
                 tar.addfile(info, io.BytesIO(data))
         self.container(role).put_archive("/", buf.getvalue())
 
+    def apply_files(self, files: dict[str, str], *, modes: dict[str, int] | None = None,
+                    reload: bool = True) -> str:
+        """Install sendmail files on the mailserver, rebuild, reload; all or nothing.
+
+        The files are staged, then the image's `lab-apply` builds the hash maps
+        among them, runs Debian's `make` in /etc/mail and reloads sendmail. On any
+        error /etc/mail is restored and sendmail keeps running its last good
+        configuration: NotSo carries the error text. Returns make's output.
+        """
+        staging = f"/var/lib/lab-apply/staging-{uuid.uuid4().hex[:8]}"
+        self.put_files("mailserver", {staging + path: text for path, text in files.items()},
+                       modes={staging + p: m for p, m in (modes or {}).items()})
+        cmd = ["lab-apply", *([] if reload else ["--no-reload"]), staging]
+        result = self.exec("mailserver", cmd, timeout=120)
+        if result.exit_code != 0:
+            raise NotSo(result.output.strip())
+        return result.output
+
     def read_file(self, role: str, path: str) -> str:
         return self.exec(role, ["cat", "--", path]).check().stdout
 
@@ -277,6 +299,15 @@ class Lab:
 
     def down(self) -> int:
         return remove_by_label(f"labenv.id={self.id}")
+
+
+def _host_records(lan: LabNetworkRef, internet: LabNetworkRef) -> dict[str, str]:
+    nets = {LAN: lan, INTERNET: internet}
+    records = {}
+    for spec in ROLES.values():
+        for name in (spec.hostname, *spec.aliases):
+            records.setdefault(name, nets[spec.network].address(spec.host))
+    return records
 
 
 def _exec_with_stdin(api, exec_id: str, data: str | bytes) -> tuple[bytes, bytes]:

@@ -39,7 +39,9 @@ class Role:
     aliases: tuple[str, ...] = ()
     command: tuple[str, ...] = ()
     ready: str = ""  # a line its log prints once it serves
-    net_admin: bool = False
+    # NET_ADMIN: set its own routes (and the router's filter); SYS_PTRACE: Debian's
+    # init script finds the running sendmail through /proc to reload it.
+    caps: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
 
@@ -48,19 +50,19 @@ ROLES: dict[str, Role] = {
     for role in (
         Role("router", "router", "router.private.lan", LAN, ROUTER_HOST,
              aliases=("router.private.lan", "gateway.private.lan"),
-             ready=r"labenv: router ready", net_admin=True),
+             ready=r"labenv: router ready", caps=("NET_ADMIN",)),
         Role("mailserver", "mailserver", "mailserver.private.lan", LAN, 10,
              aliases=("mailserver.private.lan",),
-             ready=r"labenv: mailserver ready", net_admin=True),
+             ready=r"labenv: mailserver ready", caps=("NET_ADMIN", "SYS_PTRACE")),
         Role("mailhost", "relayhost", "mailhost.private.lan", LAN, 20,
              aliases=("mailhost.private.lan", "hosta.private.lan", "hostb.private.lan",
                       "darknet.lan"),
              command=("--profile", "sink", "--hostname", "mailhost.private.lan"),
-             ready=r"relayhost: sink .* listening", net_admin=True),
+             ready=r"relayhost: sink .* listening", caps=("NET_ADMIN",)),
         Role("relayhost", "relayhost", "relayhost.somedom.com", INTERNET, 10,
              aliases=("relayhost.somedom.com", *sorted(set(MX_RECORDS.values()) - {"relayhost.somedom.com"})),
              command=("--profile", "provider", "--hostname", "relayhost.somedom.com"),
-             ready=r"relayhost: provider .* listening", net_admin=True),
+             ready=r"relayhost: provider .* listening", caps=("NET_ADMIN",)),
     )
 }
 # The router is also on the Internet side, under this name.

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Configure forwarding, NAT, the ISP's port-25 block and DNS, then report ready.
-# Environment: LAN_SUBNET, INTERNET_SUBNET (CIDR), MX_RECORDS ("domain=host ...").
+# Environment: LAN_SUBNET, INTERNET_SUBNET (CIDR), HOST_RECORDS ("name=address ..."),
+# MX_RECORDS ("domain=host ...").
 set -eu
 : "${LAN_SUBNET:?}" "${INTERNET_SUBNET:?}"
 iface_for() {  # the interface whose address lies in the given subnet
@@ -31,19 +32,20 @@ iptables -N ISP
 iptables -A FORWARD -i "$LAN_IF" -o "$INET_IF" -j ISP
 echo "$LAN_IF $INET_IF" > /run/lab-ifaces
 /usr/local/sbin/isp-block on >/dev/null
-# DNS: the lab's names come from Docker's resolver on both networks; the
-# Internet domains get MX records; nothing is ever asked outside the lab.
+# DNS: the router answers for every name of the lab itself (HOST_RECORDS,
+# MX_RECORDS) and NXDOMAIN for anything else: nothing is ever asked outside.
 {
   echo "no-resolv"
   echo "no-hosts"
   echo "listen-address=$(ip -o -4 addr show "$LAN_IF" | awk '{print $4}' | cut -d/ -f1)"
   echo "bind-interfaces"
-  for domain in private.lan somedom.com example.com example.org example.net; do
-    echo "server=/$domain/127.0.0.11"
+  for pair in ${HOST_RECORDS:-}; do
+    echo "host-record=${pair%%=*},${pair#*=}"
   done
   for pair in ${MX_RECORDS:-}; do
     echo "mx-host=${pair%%=*},${pair#*=},10"
   done
+  echo "address=/#/"
 } > /etc/dnsmasq.conf
 dnsmasq --conf-file=/etc/dnsmasq.conf --keep-in-foreground --log-facility=/var/log/dnsmasq.log &
 echo "labenv: router ready (lan $LAN_IF, internet $INET_IF)"
