@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import shlex
 from dataclasses import dataclass, field, fields
 
 import pandas as pd
@@ -227,36 +226,31 @@ def authinfo_from_frame(frame: pd.DataFrame) -> list[AuthInfo]:
 
 # ---------------------------------------------------------------- install into the lab
 
-def _write(lab, path: str, text: str, mode: str) -> None:
-    """Write ``text`` to ``path`` in the mailserver with ``mode``; the file never exists wider."""
-    quoted = shlex.quote(path)
-    lab.exec("mailserver", ["sh", "-c", f"umask 077 && cat > {quoted}.new && chmod {mode} "
-                            f"{quoted}.new && mv {quoted}.new {quoted}"], stdin=text).check()
+def _install(lab, files: dict[str, str], modes: dict[str, int] | None = None) -> str:
+    """Write map sources and build their .db through labenv's all-or-nothing apply.
 
+    Hash maps are re-read by sendmail when their mtime changes: no reload needed.
+    """
+    from helpers.apply import ApplyError, apply_files
 
-def _makemap(lab, path: str) -> str:
-    quoted = shlex.quote(path)
-    result = lab.exec("mailserver", ["sh", "-c", f"makemap hash {quoted}.db < {quoted}"])
-    if result.exit_code != 0 or "makemap:" in result.output:
-        raise ConfigError(path, f"makemap failed: {result.output.strip()}")
-    return result.output
+    try:
+        return apply_files(lab, files, modes=modes, reload=False).make_output
+    except ApplyError as error:
+        raise ConfigError(next(iter(files)), str(error).splitlines()[0]) from None
 
 
 def install_mailertable(lab, frame: pd.DataFrame) -> str:
     """Write /etc/mail/mailertable from ``frame`` and rebuild mailertable.db; returns the text."""
     text = render_mailertable(frame)
-    _write(lab, MAILERTABLE, text, "644")
-    _makemap(lab, MAILERTABLE)
+    _install(lab, {MAILERTABLE: text})
     return text
 
 
 def install_authinfo(lab, entries: list[AuthInfo]) -> None:
     """Create /etc/mail/auth (mode 700), write client-info (600) and build client-info.db (600)."""
     text = render_authinfo(entries)
-    lab.exec("mailserver", ["sh", "-c", f"mkdir -p {AUTH_DIR} && chmod 700 {AUTH_DIR}"]).check()
-    _write(lab, AUTHINFO, text, "600")
-    _makemap(lab, AUTHINFO)
-    lab.exec("mailserver", ["chmod", "600", f"{AUTHINFO}.db"]).check()
+    lab.exec("mailserver", ["install", "-d", "-m", "700", AUTH_DIR]).check()
+    _install(lab, {AUTHINFO: text}, modes={AUTHINFO: 0o600})
 
 
 def check_auth_permissions(lab) -> list[str]:

@@ -23,9 +23,7 @@ from helpers.validate import (ConfigError, check_domain, check_hostname, check_m
 
 AUTHINFO_DB = "/etc/mail/auth/client-info.db"
 STARTTLS_M4 = "/etc/mail/tls/starttls.m4"
-BLOCK_BEGIN = "dnl # BEGIN relay settings (helpers.mc)\n"
-BLOCK_END = "dnl # END relay settings (helpers.mc)\n"
-ANCHOR = "MAILER_DEFINITIONS"
+from labenv.howto import ANCHOR, BLOCK_BEGIN, BLOCK_END  # noqa: E402  (one block, one place)
 
 _Q = r"\s*`([^`']*)'\s*"          # one m4-quoted argument, captured
 _TAIL = r"\)\s*(?:dnl\b.*)?$"

@@ -19,6 +19,12 @@ that matched::
    host under ``.``), ``%2`` the last label stripped.
 4. No match: SMART_HOST if set, else ``esmtp`` to the host itself.
 Host names come out lower-cased, as ``/parse`` prints them.
+
+Before all this sendmail canonifies the host with the resolver (``$[ ... $]``):
+a name the DNS knows becomes its canonical name with a trailing dot, and a short
+name is qualified with the server's own domain (``hosta`` -> ``hosta.private.lan.``
+on mailserver.private.lan). Pass what the DNS knows as ``canonical`` (lower-case
+name -> canonical name); ``labenv.topology.canonical_names()`` is the lab's.
 """
 from __future__ import annotations
 
@@ -100,10 +106,24 @@ def mailer_to_triple(value: str, local: str, host: str) -> tuple[str, str | None
     return mailer, rest.lower(), address
 
 
+def canonify(host: str, canonical: Mapping[str, str] | None) -> tuple[str, bool]:
+    """``(host as sendmail sees it after canonification, whether the DNS knew it)``."""
+    known = (canonical or {}).get(host.lower())
+    if known is None:
+        return host, False
+    # The resolver answers a full name as it was asked, a short one qualified.
+    return (host if known.lower() == host.lower() else known), True
+
+
 def route(address: str, mailertable: Mapping[str, str] | pd.DataFrame | None = None, *,
-          local_names: Iterable[str] = (), smart_host: str | None = None) -> Route:
+          local_names: Iterable[str] = (), smart_host: str | None = None,
+          canonical: Mapping[str, str] | None = None) -> Route:
     """Route one recipient address the way sendmail's Parse1 ruleset does."""
     local, host = split_address(address)
+    if host is not None and not host.startswith("["):
+        host, resolved = canonify(host, canonical)
+    else:
+        resolved = False
     if host is None or host.lower() in {n.lower().rstrip(".") for n in local_names}:
         return Route(address, "local", None, local)
     if not host.startswith("["):
@@ -116,13 +136,15 @@ def route(address: str, mailertable: Mapping[str, str] | pd.DataFrame | None = N
     if smart_host:
         mailer, target, user = mailer_to_triple(smart_host, local, host)
         return Route(address, mailer, target, user)
-    return Route(address, "esmtp", host.lower(), f"{local}@{host}")
+    return Route(address, "esmtp", host.lower() + ("." if resolved else ""), f"{local}@{host}")
 
 
 def route_frame(addresses: Iterable[str], mailertable=None, *, local_names: Iterable[str] = (),
-                smart_host: str | None = None) -> pd.DataFrame:
+                smart_host: str | None = None,
+                canonical: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The model's routes for many addresses, columns as :func:`helpers.bt.route_table`."""
     names = list(local_names)
-    rows = [route(a, mailertable, local_names=names, smart_host=smart_host).__dict__
+    rows = [route(a, mailertable, local_names=names, smart_host=smart_host,
+                  canonical=canonical).__dict__
             for a in addresses]
     return pd.DataFrame(rows, columns=["address", "mailer", "host", "user", "key"])

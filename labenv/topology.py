@@ -75,3 +75,16 @@ def role(name: str) -> Role:
     if name not in ROLES:
         raise LabError(f"unknown role {name!r}; roles: {', '.join(ROLES)}")
     return ROLES[name]
+
+
+def canonical_names() -> dict[str, str]:
+    """What the lab's DNS knows, as sendmail on the mailserver canonifies names.
+
+    Every host name and alias (and each mail domain) is its own canonical name;
+    a short name under the mailserver's domain (private.lan) is qualified with it.
+    """
+    names = {name: name for spec in ROLES.values() for name in (spec.hostname, *spec.aliases)}
+    names.update({domain: domain for domain in MX_RECORDS})
+    names.update({name.split(".")[0]: name for name in list(names)
+                  if name.endswith(".private.lan") and name.count(".") == 2})
+    return names

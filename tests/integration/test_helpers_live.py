@@ -9,6 +9,7 @@ from helpers.maps import (AuthInfo, check_auth_permissions, install_authinfo,
                           install_mailertable, mailertable_frame)
 from helpers.mc import SendmailMc
 from helpers.routing import route
+from labenv.topology import canonical_names
 
 pytestmark = pytest.mark.integration
 
@@ -69,6 +70,6 @@ def test_model_matches_real_parse(with_mailertable, table, hosts):
     real = bt.route_table(lab, addresses)
     local = bt.bt_class(lab, "w")
     for row in real.itertuples():
-        model = route(row.address, frame, local_names=local)
+        model = route(row.address, frame, local_names=local, canonical=canonical_names())
         assert (row.mailer, row.host, row.user, row.key) == (
             model.mailer, model.host, model.user, model.key), row.address
