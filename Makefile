@@ -1,0 +1,58 @@
+# The sendmail Submission-relay lab. `make lab` to learn, `make test` to verify.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DEBIAN ?= bookworm
+PORT   ?= 8888
+PYTEST := $(PY) -m pytest -p no:cacheprovider
+
+.PHONY: lab lab-server setup venv images test quick integration notebooks browser bench clean distclean
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# Docker engine (installed and started on a root Debian host if none answers) and images.
+setup: venv
+	$(PY) -m labenv setup --debian $(DEBIAN)
+
+images: setup
+
+# Set up everything, then open JupyterLab on the notebooks.
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(NO_BROWSER),--no-browser --ip=127.0.0.1 --port=$(PORT))
+
+# The same for servers and CI: no browser, prints the URL with its token.
+lab-server:
+	$(MAKE) lab NO_BROWSER=1
+
+quick: venv
+	$(PYTEST) tests/unit -q
+
+integration: setup
+	$(PYTEST) tests/integration -q
+
+notebooks: setup
+	$(PYTEST) --nbval notebooks --sanitize-with tests/nbval-sanitize.cfg -q -p no:randomly
+
+browser: setup
+	$(PYTEST) tests/browser -q
+
+# Everything: unit, integration, notebooks (nbval), browser.
+test: setup
+	$(PYTEST) tests/unit tests/integration -q
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+	  $(PYTEST) --nbval notebooks --sanitize-with tests/nbval-sanitize.cfg -q; fi
+	@if [ -d tests/browser ]; then $(PYTEST) tests/browser -q; fi
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	-$(PY) -m labenv clean --all
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info
