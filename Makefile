@@ -44,6 +44,8 @@ browser: setup
 # Everything: unit, integration, notebooks (nbval), browser.
 test: setup
 	$(PYTEST) tests/unit tests/integration -q
+	$(PY) -m labenv setup --debian trixie
+	LABENV_TEST_DEBIAN=trixie $(PYTEST) tests/integration/test_lab.py -q
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 	  $(PYTEST) --nbval notebooks --sanitize-with tests/nbval-sanitize.cfg -q; fi
 	@if [ -d tests/browser ]; then $(PYTEST) tests/browser -q; fi
