@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from helpers.parsers import bt as bt_parser
-from helpers.routing import candidate_keys, split_address
+
 from helpers.validate import ConfigError, check_address, check_text
 
 ROLE = "mailserver"
@@ -29,11 +29,17 @@ _CLASS_NAME = re.compile(r"[A-Za-z]|\{[A-Za-z_]{1,32}\}")
 _FLAGS = re.compile(r"[HESR]{1,4}", re.IGNORECASE)
 
 
-def run_bt(lab, commands: list[str]) -> list[dict]:
-    """Feed ``commands`` to one ``sendmail -bt``; one parsed result per command."""
+def run_bt(lab, commands: list[str], *, debug: str | None = None) -> list[dict]:
+    """Feed ``commands`` to one ``sendmail -bt``; one parsed result per command.
+
+    ``debug`` adds sendmail's ``-dX.Y`` (``60.5`` shows every map lookup).
+    """
     for command in commands:
         check_text("sendmail -bt command", command)
-    result = lab.exec(ROLE, ["sendmail", "-bt"], stdin="".join(c + "\n" for c in commands))
+    if debug is not None and not re.fullmatch(r"\d{1,2}\.\d{1,2}", debug):
+        raise ConfigError("debug", f"{debug!r} is not a sendmail debug flag like 60.5")
+    argv = ["sendmail", "-bt"] + ([f"-d{debug}"] if debug else [])
+    result = lab.exec(ROLE, argv, stdin="".join(c + "\n" for c in commands))
     result.check()
     rows = bt_parser.parse(result.stdout)
     if len(rows) != len(commands):
@@ -42,37 +48,24 @@ def run_bt(lab, commands: list[str]) -> list[dict]:
     return rows
 
 
-def _probe_keys(address: str) -> list[str]:
-    _, host = split_address(address)
-    if host is None or host.startswith("[") or not re.fullmatch(r"[A-Za-z0-9.-]+", host):
-        return []
-    return [key for key, _, _ in candidate_keys(host)]
-
-
 def route_table(lab, addresses: Iterable[str]) -> pd.DataFrame:
-    """Route every address with ``/parse`` in ONE ``sendmail -bt`` process.
+    """Route every address with ``/parse`` in ONE ``sendmail -bt -d60.5`` process.
 
     Columns: address, mailer, host, user, key (the mailertable key that matched,
-    found with ``/map mailertable`` probes in the same process; None for local
-    names, address literals and when nothing matched), trace (the ruleset trace).
+    as sendmail's own map lookups show it; None for local names, address literals
+    and when nothing matched), lookups (every map lookup the address caused, e.g.
+    ``host`` for the canonification, then ``mailertable`` from the full host down
+    to ``.``) and trace (the ruleset trace).
     """
     addresses = [check_address("address", a) for a in addresses]
-    probes = [_probe_keys(a) for a in addresses]
-    commands = ["$=w"] + [f"/parse {a}" for a in addresses] + [
-        f"/map mailertable {k}" for keys in probes for k in keys]
-    rows = run_bt(lab, commands)
-    local = {name.lower() for name in rows[0]["members"]}
-    parsed = rows[1:1 + len(addresses)]
-    found = iter(rows[1 + len(addresses):])
+    rows = run_bt(lab, [f"/parse {a}" for a in addresses], debug="60.5")
     table = []
-    for address, keys, parse in zip(addresses, probes, parsed):
-        hits = [k for k, r in zip(keys, [next(found) for _ in keys]) if r["found"]]
-        _, host = split_address(address)
-        is_local = host is None or host.lower() in local
+    for address, parse in zip(addresses, rows):
+        hits = [l["key"] for l in parse["lookups"] if l["map"] == "mailertable" and l["result"]]
         table.append({"address": address, "mailer": parse["mailer"], "host": parse["host"],
-                      "user": parse["user"], "key": None if is_local or not hits else hits[0],
-                      "trace": parse["trace"]})
-    return pd.DataFrame(table, columns=["address", "mailer", "host", "user", "key", "trace"],
+                      "user": parse["user"], "key": hits[0] if hits else None,
+                      "lookups": parse["lookups"], "trace": parse["trace"]})
+    return pd.DataFrame(table, columns=["address", "mailer", "host", "user", "key", "lookups", "trace"],
                         dtype=object)
 
 

@@ -11,8 +11,11 @@ Usage::
 splits into one chunk per input line. Each row has ``kind`` and the fields for it:
 
 - ``parse`` (``/parse ADDR``): ``mailer``, ``host`` (None for local), ``user``,
-  ``cracked`` and ``trace`` (list of ``{"ruleset", "event", "value"}``; event is
-  ``input`` or ``returns``, value the token list as printed)
+  ``cracked``, ``trace`` (list of ``{"ruleset", "event", "value"}``; event is
+  ``input`` or ``returns``, value the token list as printed) and ``lookups``: with
+  ``sendmail -bt -d60.5`` every map lookup the address caused, in order, as
+  ``{"map", "key", "args" (%0, %1, %2), "result" (None when NOT FOUND)}`` -- the
+  ``host`` lookups show the canonification, the ``mailertable`` ones which key matched
 - ``try`` (``/try MAILER ADDR``): ``mailer``, ``address``, ``role`` (``recipient``
   or ``sender``), ``rcode``, ``result`` and ``trace``
 - ``mailers`` (``=M``): ``mailers``, list of ``{"number", "name", "P", "S", ... "A"}``
@@ -40,6 +43,8 @@ _MAP_MISS = re.compile(r"^map_lookup: (\S+) \((.*)\) no match \((\d+)\)$")
 _MAP_ERROR = re.compile(r'^Map named "(.*)" not found$')
 _TRY = re.compile(r"^Trying (?:envelope |header )?(recipient|sender) address (.*) for mailer (\S+)$")
 _RCODE = re.compile(r"^Rcode = (-?\d+), addr = (.*)$")
+_LOOKUP = re.compile(r"^map_lookup\((\w+), (.*?)((?:, %\d=[^,]*)*)\) => (.*) \(\d+\), ad=\d$")
+_LOOKUP_ARG = re.compile(r", %(\d)=([^,]*)")
 
 
 def split_session(text: str) -> list[str]:
@@ -75,6 +80,18 @@ def _trace(lines: list[str]) -> list[dict]:
     return steps
 
 
+def _lookups(lines: list[str]) -> list[dict]:
+    found = []
+    for line in lines:
+        match = _LOOKUP.match(line)
+        if match:
+            name, key, args, result = match.groups()
+            found.append({"map": name, "key": key,
+                          "args": {f"%{n}": v for n, v in _LOOKUP_ARG.findall(args)},
+                          "result": None if result == "NOT FOUND" else result})
+    return found
+
+
 def parse_chunk(chunk: str) -> dict:
     """Parse the output of one ``-bt`` command."""
     lines = chunk.splitlines()
@@ -87,7 +104,7 @@ def parse_chunk(chunk: str) -> dict:
                 "mailer": result.group(1) if result else None,
                 "host": result.group(2) if result else None,
                 "user": result.group(3) if result else None,
-                "trace": _trace(lines[1:])}
+                "trace": _trace(lines[1:]), "lookups": _lookups(lines[1:])}
     if _TRY.match(first):
         match = _TRY.match(first)
         rcode = next((_RCODE.match(l) for l in lines if _RCODE.match(l)), None)
