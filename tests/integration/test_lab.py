@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from helpers.parsers import mailq
@@ -128,3 +131,24 @@ def test_provider_requires_tls_before_auth_and_checks_passwords(lab):
     assert [s["auth"]["success"] for s in sessions if s["auth"]] == [False, True]
     assert sessions[-1]["messages"][0]["authenticated_as"] == "user_name"
     assert all("password" not in line["line"] for s in sessions for line in s["transcript"])
+
+
+def test_a_refused_apply_keeps_the_running_configuration(lab):
+    mc = lab.read_file("mailserver", howto.MC)
+    broken = mc + "FEATURE(`mailertable')dnl\n"      # after MAILER(): m4 refuses it
+    lab.put_files("mailserver", {howto.MC: broken})
+    before = {path: lab.exec("mailserver", ["md5sum", path]).stdout
+              for path in ("/etc/mail/sendmail.cf", "/etc/mail/sendmail.mc")}
+    pid = lab.read_file("mailserver", "/run/sendmail/mta/sendmail.pid").split()[0]
+    routes = route(lab, ["friend@example.com", "x@hosta.private.lan"])
+    result = subprocess.run([sys.executable, "-m", "labenv", "apply", "howto", "--lab", lab.name],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "FEATURE() should be before MAILER()" in result.stderr
+    assert result.stderr.strip().endswith(
+        "labenv: the configuration was refused; the lab keeps its previous one")
+    after = {path: lab.exec("mailserver", ["md5sum", path]).stdout for path in before}
+    assert after == before
+    assert lab.read_file("mailserver", "/run/sendmail/mta/sendmail.pid").split()[0] == pid
+    assert route(lab, ["friend@example.com", "x@hosta.private.lan"]) == routes
+    lab.put_files("mailserver", {howto.MC: mc})

@@ -239,9 +239,6 @@ def xtext_decode(value: str) -> str:
 class Recorder:
     """The aiosmtpd handler: accepts every recipient and keeps each message."""
 
-    def __init__(self, server_name: str) -> None:
-        self.server_name = server_name
-
     async def handle_DATA(self, server: RecordingSMTP, session, envelope):
         body = envelope.original_content or envelope.content or b""
         headers = BytesHeaderParser().parsebytes(body)
@@ -277,7 +274,7 @@ class Provider:
         self.profile = profile
         self.hostname = hostname
         self.context = context
-        self.handler = Recorder(hostname)
+        self.handler = Recorder()
         self.servers: list[asyncio.base_events.Server] = []
 
     def factory(self, port: int):
