@@ -86,6 +86,7 @@ class RelayConfig:
             check_smart_host(self.smart_host)
         if self.masquerade_as is not None:
             check_domain("masquerade_as", self.masquerade_as)
+            check_m4_safe("masquerade_as", self.masquerade_as)
         if self.auth_mechanisms is not None:
             check_m4_safe("auth_mechanisms", self.auth_mechanisms)
             for mech in self.auth_mechanisms.split(" "):

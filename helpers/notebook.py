@@ -38,11 +38,24 @@ def start_lab(tag: str, *, debian: str | None = None) -> Lab:
     return lab
 
 
+class Output(str):
+    """What `sh` returns: the text, which a notebook does not print a second time.
+
+    `sh` has already printed it; as the last expression of a cell it shows nothing
+    more (a trailing `;` does not suppress it under nbval, which runs cells
+    without history).
+    """
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
 def sh(lab: Lab, role: str, command: str, *, stdin: str | None = None, timeout: float = 60,
        quiet: bool = False) -> str:
     """Run a shell command in a lab container and print it as a terminal would.
 
-    Returns the output (stdout then stderr). The exit code is printed when it is not 0.
+    Returns the output (stdout then stderr) as a str that a notebook cell does not
+    display again. The exit code is printed when it is not 0.
     """
     result = lab.exec(role, ["sh", "-c", command], stdin=stdin, timeout=timeout)
     if not quiet:
@@ -53,7 +66,7 @@ def sh(lab: Lab, role: str, command: str, *, stdin: str | None = None, timeout: 
             print(text)
         if result.exit_code != 0:
             print(f"[exit code {result.exit_code}]")
-    return result.output
+    return Output(result.output)
 
 
 def run(lab: Lab, role: str, argv: list[str], **kwargs) -> str:

@@ -21,6 +21,13 @@ MAX_TEXT = 256
 KNOWN_MAILERS = ("local", "prog", "smtp", "esmtp", "smtp8", "dsmtp", "relay")
 ERROR_MAILER = "error"
 
+#: GNU m4's builtin macros: a word among them inside a sendmail.mc argument is
+#: expanded (``x.divnum`` became ``x.0`` in sendmail.cf, ``x.undivert`` ``x.``).
+M4_BUILTINS = frozenset(
+    "builtin changecom changequote changeword debugfile debugmode decr define defn divert "
+    "divnum dnl dumpdef errprint esyscmd eval format ifdef ifelse include incr index indir "
+    "len m4exit m4wrap maketemp mkstemp patsubst popdef pushdef regexp shift sinclude substr "
+    "syscmd sysval traceoff traceon translit undefine undivert".split())
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
 _M4_HAZARDS = {"`": "a backquote", "'": "a single quote", ",": "a comma",
                "(": "a parenthesis", ")": "a parenthesis", "$": "a dollar sign",
@@ -68,6 +75,10 @@ def check_m4_safe(field: str, value: object) -> str:
             raise ConfigError(field, f"must not contain {what} ({ch}): m4 would read it as syntax")
     if re.search(r"dnl", text, re.IGNORECASE):
         raise ConfigError(field, "must not contain 'dnl': m4 would delete the rest of the line")
+    for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text):
+        if word in M4_BUILTINS:
+            raise ConfigError(field, f"must not contain the word {word!r}: it is an m4 macro, "
+                              "and m4 would replace it in sendmail.cf")
     return text
 
 

@@ -43,7 +43,7 @@ def table(rows: list[dict], columns: list[str]) -> str:
 
 
 def check_address(value: str, what: str = "address") -> str:
-    if not ADDRESS.match(value or ""):
+    if not isinstance(value, str) or not ADDRESS.fullmatch(value):
         raise LabError(f"{what} {value!r} is not a mail address (user@domain or a local user)")
     return value
 
@@ -255,6 +255,25 @@ def cmd_labs(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    """The notebook's exercises, checked against the live lab (helpers.exercises)."""
+    try:
+        from helpers.exercises import exercises_for
+    except ImportError as error:
+        raise LabError(f"check needs the helpers package: {error}") from None
+    try:
+        exercises = exercises_for(args.notebook)
+    except LookupError as error:
+        raise LabError(f"check: {error.args[0]}") from None
+    lab = Lab.attach(args.lab)
+    done = True
+    for exercise in exercises:
+        text, problems = exercise.report(lab, suggest_hint=False)
+        print(text)
+        done = done and not problems
+    return 0 if done else 1
+
+
 def build_parser() -> Parser:
     default_lab = os.environ.get("LABENV_LAB", "default")
     parser = Parser(prog="labenv", description="The sendmail Submission-relay lab.")
@@ -313,6 +332,9 @@ def build_parser() -> Parser:
     p = sub.add_parser("isp", parents=[common], help="the ISP's port-25 block")
     p.add_argument("action", choices=["block", "unblock", "status"])
     p.set_defaults(fn=cmd_isp)
+    p = sub.add_parser("check", parents=[common], help="check a notebook's exercises in the lab")
+    p.add_argument("notebook", help="notebook number, e.g. 02")
+    p.set_defaults(fn=cmd_check)
     p = sub.add_parser("labs", help="list the labs on this engine")
     p.set_defaults(fn=cmd_labs)
     return parser

@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import ipaddress
 import json
+import os
+import random
 import re
 import socket
 import tarfile
@@ -68,8 +70,6 @@ class ExecResult:
 
 
 def _subnet_pool() -> ipaddress.IPv4Network:
-    import os
-
     try:
         return ipaddress.IPv4Network(os.environ.get("LABENV_SUBNETS", SUBNET_POOL))
     except ValueError as error:
@@ -196,10 +196,9 @@ class Lab:
                 ProviderContainer(tags["relayhost"], role="mailhost", **ids)
                 .with_lab_network(lan),
             ]
-            # The others ask the router's DNS as they start: it goes first (about 1 s).
-            started.append(router)
-            router.start()
-            _start_all(others, started)
+            # All at once: the mailserver's entrypoint waits for the router's DNS
+            # before it starts sendmail (which asks DNS as it starts).
+            _start_all([router, *others], started)
         except Exception as error:
             details = "\n".join(f"--- {c.role.name} log:\n{c.logs_tail()}" for c in started)
             remove_by_label(f"{LABEL_LAB}={name}")
@@ -327,9 +326,13 @@ def _exec_with_stdin(api, exec_id: str, data: str | bytes) -> tuple[bytes, bytes
 
 def _create_networks(client, name: str, labels: dict) -> tuple[LabNetworkRef, LabNetworkRef]:
     pool = _subnet_pool()
-    for attempt in range(8):
+    # Labs started at the same moment see the same free subnets: each takes a
+    # random free pair, so they rarely collide (a collision is retried).
+    chooser = random.SystemRandom()
+    for attempt in range(12):
         used = _used_subnets(client)
-        free = (s for s in pool.subnets(new_prefix=24) if not any(s.overlaps(u) for u in used))
+        candidates = [s for s in pool.subnets(new_prefix=24) if not any(s.overlaps(u) for u in used)]
+        free = iter(chooser.sample(candidates, min(2, len(candidates))) if attempt < 11 else candidates)
         pair = []
         try:
             for kind in (LAN, INTERNET):

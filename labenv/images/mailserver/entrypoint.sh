@@ -8,6 +8,19 @@ if [ -n "${LAB_GATEWAY:-}" ]; then
 fi
 rm -f /run/rsyslogd.pid
 rsyslogd
+# sendmail asks DNS about its own name as it starts and, without an answer, waits
+# many seconds: the router (the LAN's DNS) may be starting at the same moment.
+if [ -n "${LAB_GATEWAY:-}" ]; then
+  i=0
+  until timeout 1 nc -z "$LAB_GATEWAY" 53 2>/dev/null; do
+    i=$((i + 1))
+    if [ "$i" -gt 300 ]; then
+      echo "labenv: no DNS at $LAB_GATEWAY yet; sendmail may start slowly" >&2
+      break
+    fi
+    sleep 0.05
+  done
+fi
 /etc/init.d/sendmail start >/var/log/sendmail-start.log 2>&1
 i=0
 until printf 'QUIT\r\n' | nc -w 2 127.0.0.1 25 2>/dev/null | grep -q '^220 '; do

@@ -1,0 +1,71 @@
+"""Every exercise on a real fresh lab: not done at first, done after its solution."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from helpers.exercises import EXERCISES, exercise
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def fresh_lab(request, suite):
+    from labenv import Lab, LabError
+
+    callspec = getattr(request.node, "callspec", None)
+    tag = callspec.id if callspec else request.node.name.rsplit("_", 1)[-1]
+    name = f"t{os.getpid()}-ex-{tag}"[:30].rstrip("-_")
+    try:
+        lab = Lab.up(name, suite, say=lambda *_: None)
+    except LabError as error:
+        pytest.fail(f"cannot start a lab: {error}\n{error.details}")
+    yield lab
+    lab.down()
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=[e.id for e in EXERCISES])
+def test_exercise_fails_fresh_and_passes_after_solve(fresh_lab, ex, capsys):
+    ex.setup(fresh_lab)
+    problems = ex.problems(fresh_lab)
+    assert problems, f"{ex.id}: a fresh lab already passes"
+    assert not any(p.startswith("could not check") for p in problems), problems
+    assert not ex.check(fresh_lab)
+    assert "✘" in capsys.readouterr().out
+    ex.solve(fresh_lab)
+    assert ex.problems(fresh_lab) == []
+    assert ex.check(fresh_lab)
+    out = capsys.readouterr().out
+    assert "✘" not in out and "Done." in out
+
+
+def test_fix_the_queue_starts_with_the_stuck_message(fresh_lab):
+    ex = exercise("08", "fix-the-queue")
+    ex.setup(fresh_lab)
+    problems = ex.problems(fresh_lab)
+    assert any("Temporary AUTH failure" in p for p in problems), problems
+    before = fresh_lab.provider.messages()
+    ex.solve(fresh_lab)
+    subjects = [m["headers"].get("Subject") for m in fresh_lab.provider.messages()]
+    assert not before and "waiting for a working AuthInfo" in subjects   # delivered, not resent
+
+
+def _check(*args):
+    env = {**os.environ, "LABENV_QUIET": "1"}
+    return subprocess.run([sys.executable, "-m", "labenv", "check", *args], capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("ex", [exercise("02", "relay-port")], ids=["cli"])
+def test_check_verb(fresh_lab, ex):
+    run = _check("02", "--lab", fresh_lab.name)
+    assert run.returncode == 1, run.stderr
+    assert "✘ the relay mailer connects to port 587" in run.stdout
+    ex.solve(fresh_lab)
+    run = _check("2", "--lab", fresh_lab.name)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "✔ the relay mailer connects to port 587" in run.stdout and "✘" not in run.stdout
+    run = _check("42", "--lab", fresh_lab.name)
+    assert run.returncode == 2 and "notebook 42 has no exercises" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
