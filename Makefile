@@ -36,7 +36,7 @@ integration: setup
 	$(PYTEST) tests/integration -q
 
 notebooks: setup
-	$(PYTEST) --nbval notebooks --sanitize-with tests/nbval-sanitize.cfg -q -p no:randomly
+	$(PYTEST) --nbval notebooks --nbval-sanitize-with tests/nbval-sanitize.cfg -q -p no:randomly
 
 browser: setup
 	$(PYTEST) tests/browser -q
@@ -47,7 +47,7 @@ test: setup
 	$(PY) -m labenv setup --debian trixie
 	LABENV_TEST_DEBIAN=trixie $(PYTEST) tests/integration/test_lab.py -q
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-	  $(PYTEST) --nbval notebooks --sanitize-with tests/nbval-sanitize.cfg -q; fi
+	  $(PYTEST) --nbval notebooks --nbval-sanitize-with tests/nbval-sanitize.cfg -q; fi
 	@if [ -d tests/browser ]; then $(PYTEST) tests/browser -q; fi
 
 bench: setup
