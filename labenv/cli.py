@@ -274,6 +274,46 @@ def cmd_check(args) -> int:
     return 0 if done else 1
 
 
+def cmd_progress(args) -> int:
+    """A classroom at a glance: every learner's notebook labs, their exercises checked.
+
+    A learner's labs are named PREFIX + notebook number (LABENV_LAB_PREFIX in their
+    notebooks, e.g. alice-nb05); each is checked against its own notebook's exercises.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from helpers.exercises import EXERCISES, exercises_for
+
+    notebooks = sorted({e.notebook for e in EXERCISES})
+    pattern = re.compile(rf"^(?P<who>.*?)(?P<nb>{'|'.join(notebooks)})$")
+    cells = [(m["who"], m["nb"], name) for name in list_labs()
+             if (m := pattern.match(name)) and m["who"].startswith(args.prefix)]
+    if not cells:
+        print(f"no notebook labs on this engine (names like {args.prefix or 'alice-nb'}05)")
+        return 0
+
+    def check(cell):
+        who, nb, name = cell
+        try:
+            lab = Lab.attach(name)
+            problems = [p for e in exercises_for(nb) for p in e.problems(lab)]
+            return who, nb, "done" if not problems else f"{len(problems)} to do"
+        except (LabError, NotSo) as error:
+            return who, nb, f"error: {str(error)[:40]}"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(check, cells))
+    learners: dict[str, dict] = {}
+    for who, nb, state in results:
+        learners.setdefault(who, {"learner": who})[nb] = state
+    rows = [learners[w] for w in sorted(learners)]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        print(table(rows, ["learner", *notebooks]))
+    return 0
+
+
 def build_parser() -> Parser:
     default_lab = os.environ.get("LABENV_LAB", "default")
     parser = Parser(prog="labenv", description="The sendmail Submission-relay lab.")
@@ -335,6 +375,10 @@ def build_parser() -> Parser:
     p = sub.add_parser("check", parents=[common], help="check a notebook's exercises in the lab")
     p.add_argument("notebook", help="notebook number, e.g. 02")
     p.set_defaults(fn=cmd_check)
+    p = sub.add_parser("progress", help="every learner's notebook labs, exercises checked")
+    p.add_argument("--prefix", default="", help="only labs whose names start with this")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_progress)
     p = sub.add_parser("labs", help="list the labs on this engine")
     p.set_defaults(fn=cmd_labs)
     return parser

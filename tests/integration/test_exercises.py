@@ -69,3 +69,23 @@ def test_check_verb(fresh_lab, ex):
     run = _check("42", "--lab", fresh_lab.name)
     assert run.returncode == 2 and "notebook 42 has no exercises" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_progress_shows_each_learner_where_they_are(suite):
+    from labenv import Lab
+
+    prefix = f"pg{os.getpid()}"
+    alice, bob = (Lab.up(f"{prefix}{who}-nb02", suite, say=lambda *_: None) for who in ("alice", "bob"))
+    try:
+        exercise("02", "relay-port").solve(bob)
+        run = subprocess.run([sys.executable, "-m", "labenv", "progress", "--prefix", prefix, "--json"],
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        import json
+
+        rows = {row["learner"]: row for row in json.loads(run.stdout)}
+        assert rows[f"{prefix}alice-nb"]["02"] == "1 to do"
+        assert rows[f"{prefix}bob-nb"]["02"] == "done"
+    finally:
+        alice.down()
+        bob.down()
