@@ -6,7 +6,7 @@ DEBIAN ?= bookworm
 PORT   ?= 8888
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: lab lab-server setup venv images test quick integration notebooks browser bench clean distclean
+.PHONY: lab lab-server setup venv images test quick integration notebooks notebooks-refresh browser bench clean distclean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -33,7 +33,12 @@ quick: venv
 	$(PYTEST) tests/unit -q
 
 integration: setup
-	$(PYTEST) tests/integration -q
+	$(PYTEST) tests/integration tests/robustness -q
+
+# Re-execute every notebook and store its outputs (maintainers, after a change).
+notebooks-refresh: setup
+	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.timeout=180 --ExecutePreprocessor.store_widget_state=False notebooks/*.ipynb
 
 notebooks: setup
 	$(PYTEST) --nbval notebooks --nbval-sanitize-with tests/nbval-sanitize.cfg -q -p no:randomly
@@ -43,7 +48,7 @@ browser: setup
 
 # Everything: unit, integration, notebooks (nbval), browser.
 test: setup
-	$(PYTEST) tests/unit tests/integration -q
+	$(PYTEST) tests/unit tests/integration tests/robustness -q
 	$(PY) -m labenv setup --debian trixie
 	LABENV_TEST_DEBIAN=trixie $(PYTEST) tests/integration/test_lab.py -q
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \

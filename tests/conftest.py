@@ -25,18 +25,23 @@ def suite() -> str:
     return os.environ.get("LABENV_TEST_DEBIAN", "bookworm")
 
 
-@pytest.fixture(scope="module")
-def lab(request, suite):
-    """A fresh lab of its own for the module, removed afterwards."""
+def fresh_test_lab(name: str, suite: str):
+    """Start a fresh lab called `name` (cut to a valid name); yield it; remove it."""
     from labenv import Lab, LabError
 
-    name = f"t{os.getpid()}-{request.module.__name__.rsplit('.', 1)[-1][:14]}".replace("_", "-")
+    name = name.replace("_", "-")[:30].rstrip("-")
     try:
         lab = Lab.up(name, suite, say=lambda *_: None)
     except LabError as error:
         pytest.fail(f"cannot start a lab: {error}\n{error.details}")
     yield lab
     lab.down()
+
+
+@pytest.fixture(scope="module")
+def lab(request, suite):
+    """A fresh lab of its own for the module, removed afterwards."""
+    yield from fresh_test_lab(f"t{os.getpid()}-{request.module.__name__.rsplit('.', 1)[-1][:14]}", suite)
 
 
 @pytest.fixture

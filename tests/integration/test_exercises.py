@@ -6,23 +6,16 @@ import sys
 import pytest
 
 from helpers.exercises import EXERCISES, exercise
+from tests.conftest import fresh_test_lab
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def fresh_lab(request, suite):
-    from labenv import Lab, LabError
-
     callspec = getattr(request.node, "callspec", None)
     tag = callspec.id if callspec else request.node.name.rsplit("_", 1)[-1]
-    name = f"t{os.getpid()}-ex-{tag}"[:30].rstrip("-_")
-    try:
-        lab = Lab.up(name, suite, say=lambda *_: None)
-    except LabError as error:
-        pytest.fail(f"cannot start a lab: {error}\n{error.details}")
-    yield lab
-    lab.down()
+    yield from fresh_test_lab(f"t{os.getpid()}-ex-{tag}", suite)
 
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=[e.id for e in EXERCISES])
