@@ -9,10 +9,11 @@ PYTEST := $(PY) -m pytest -p no:cacheprovider
 .PHONY: lab lab-server setup venv images test quick integration notebooks notebooks-refresh browser bench clean distclean
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every package at the versions the notebooks were verified with.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
 # Docker engine (installed and started on a root Debian host if none answers) and images.
