@@ -87,7 +87,7 @@ def container_memory(container) -> int:
 
 def lab_memory_bytes(name: str) -> dict[str, int]:
     client = engine.connect()
-    found = client.containers.list(filters={"label": f"{LABEL_LAB}={name}"})
+    found = client.containers.list(ignore_removed=True, filters={"label": f"{LABEL_LAB}={name}"})
     with ThreadPoolExecutor(max_workers=8) as pool:
         sizes = list(pool.map(container_memory, found))
     return {c.labels.get("labenv.role", c.name): size for c, size in zip(found, sizes)}
@@ -448,7 +448,7 @@ def cleanup_leftovers() -> None:
     from labenv.lab import list_labs
     remove_labs([n for n in list_labs() if n.startswith("bench-")])
     client = engine.connect()
-    for c in client.containers.list(all=True, filters={"label": f"{FLOOR_LABEL}=floor"}):
+    for c in client.containers.list(all=True, ignore_removed=True, filters={"label": f"{FLOOR_LABEL}=floor"}):
         if c.name.startswith("bench-floor-"):
             c.remove(force=True)
 

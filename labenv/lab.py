@@ -27,6 +27,7 @@ from docker.errors import APIError, DockerException, NotFound
 from docker.utils.socket import frames_iter
 
 from . import engine, images
+from . import containers as _containers
 from .containers import (LabContainer, LabNetworkRef, MailserverContainer,
                          ProviderContainer, RouterContainer)
 from .errors import LabError, NotSo
@@ -151,7 +152,8 @@ class Lab:
     def attach(cls, name: str = "default") -> "Lab":
         check_name(name)
         client = engine.connect()
-        found = client.containers.list(all=True, filters={"label": f"{LABEL_LAB}={name}"})
+        found = client.containers.list(all=True, ignore_removed=True,
+                                       filters={"label": f"{LABEL_LAB}={name}"})
         if not found:
             raise LabError(f"lab {name!r} is not running; start it with `python -m labenv up --lab {name}`")
         containers = {c.labels.get("labenv.role"): c for c in found}
@@ -162,7 +164,8 @@ class Lab:
     @classmethod
     def exists(cls, name: str) -> bool:
         client = engine.connect()
-        return bool(client.containers.list(all=True, filters={"label": f"{LABEL_LAB}={check_name(name)}"}))
+        label = {"label": f"{LABEL_LAB}={check_name(name)}"}
+        return bool(client.containers.list(all=True, ignore_removed=True, filters=label))
 
     @classmethod
     def up(cls, name: str = "default", suite: str = images.DEFAULT_SUITE, *, replace: bool = True,
@@ -204,8 +207,7 @@ class Lab:
             remove_by_label(f"{LABEL_LAB}={name}")
             if isinstance(error, LabError):
                 raise
-            message = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise LabError(f"lab {name!r} did not start: {message[:200]}", details) from None
+            raise LabError(f"lab {name!r} did not start: {error}", details) from None
         return cls.attach(name)
 
     # -- running commands ------------------------------------------------------
@@ -368,11 +370,25 @@ def _remove_network(client, name: str) -> None:
         pass
 
 
+class _StartFailure(Exception):
+    """One container of a lab did not come up; says which and why, in one line."""
+
+    def __init__(self, container: LabContainer, error: Exception) -> None:
+        if isinstance(error, TimeoutError):
+            why = f"did not report ready within {_containers.STARTUP_TIMEOUT} s"
+        else:
+            why = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        super().__init__(f"the {container.role.name} container {why} (its log follows)")
+
+
 def _start_all(containers: list[LabContainer], started: list[LabContainer]) -> None:
     """Start every container at once; the first failure is raised."""
     def start(c: LabContainer) -> LabContainer:
         started.append(c)
-        return c.start()
+        try:
+            return c.start()
+        except Exception as error:
+            raise _StartFailure(c, error) from error
 
     with ThreadPoolExecutor(max_workers=len(containers)) as pool:
         futures = [pool.submit(start, c) for c in containers]
@@ -385,7 +401,7 @@ def remove_by_label(label: str) -> int:
     """Remove every container, then every network, carrying `label`; returns how many."""
     client = engine.connect()
     count = 0
-    containers = client.containers.list(all=True, filters={"label": label})
+    containers = client.containers.list(all=True, ignore_removed=True, filters={"label": label})
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(containers)))) as pool:
         for removed in pool.map(_remove_container, containers):
             count += removed
@@ -418,7 +434,7 @@ def _remove_container(container) -> int:
 def list_labs() -> dict[str, list[str]]:
     """Lab name -> roles found, for every lab on the engine (running or not)."""
     labs: dict[str, list[str]] = {}
-    for c in engine.connect().containers.list(all=True, filters={"label": LABEL_LAB}):
+    for c in engine.connect().containers.list(all=True, ignore_removed=True, filters={"label": LABEL_LAB}):
         labs.setdefault(c.labels[LABEL_LAB], []).append(c.labels.get("labenv.role", "?"))
     for net in engine.connect().networks.list(filters={"label": LABEL_LAB}):
         labs.setdefault(net.attrs["Labels"][LABEL_LAB], [])

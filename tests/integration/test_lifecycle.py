@@ -22,7 +22,7 @@ PREFIX = f"lc{os.getpid()}"
 def leftovers(name: str) -> dict[str, list]:
     client = engine.connect()
     label = {"label": f"labenv.lab={name}"}
-    return {"containers": client.containers.list(all=True, filters=label),
+    return {"containers": client.containers.list(all=True, ignore_removed=True, filters=label),
             "networks": client.networks.list(filters=label),
             "volumes": client.volumes.list(filters=label)}
 
@@ -106,12 +106,14 @@ def test_a_lab_that_cannot_start_reports_why_and_leaves_nothing(monkeypatch, sui
     from labenv import containers
 
     name = f"{PREFIX}-f"
-    monkeypatch.setattr(containers, "STARTUP_TIMEOUT", 3)
-    monkeypatch.setitem(containers.ROLES, "mailserver",
-                        containers.ROLES["mailserver"].__class__(**{**containers.ROLES["mailserver"].__dict__,
-                                                                    "ready": "a line sendmail never prints"}))
+    # The router is ready in about a second; make its ready line one it never prints.
+    monkeypatch.setattr(containers, "STARTUP_TIMEOUT", 8)
+    monkeypatch.setitem(containers.ROLES, "router",
+                        containers.ROLES["router"].__class__(**{**containers.ROLES["router"].__dict__,
+                                                                "ready": "a line the router never prints"}))
     with pytest.raises(LabError) as info:
         Lab.up(name, suite, say=lambda *_: None)
-    assert "did not start" in str(info.value)
-    assert "labenv: mailserver ready" in info.value.details   # the logs come with the error
+    assert str(info.value) == (f"lab '{name}' did not start: the router container did not report "
+                               "ready within 8 s (its log follows)")
+    assert "labenv: router ready" in info.value.details   # the logs come with the error
     assert leftovers(name) == {"containers": [], "networks": [], "volumes": []}

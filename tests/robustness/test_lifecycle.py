@@ -23,7 +23,7 @@ CYCLES = 20
 def leftovers(name: str) -> dict[str, list[str]]:
     client = engine.connect()
     label = {"label": f"{LABEL_LAB}={name}"}
-    return {"containers": [c.name for c in client.containers.list(all=True, filters=label)],
+    return {"containers": [c.name for c in client.containers.list(all=True, ignore_removed=True, filters=label)],
             "networks": [n.name for n in client.networks.list(filters=label)],
             "networks_by_name": [n.name for n in client.networks.list(names=[f"labenv-{name}-"])
                                  if n.name.startswith(f"labenv-{name}-")]}
@@ -32,7 +32,7 @@ def leftovers(name: str) -> dict[str, list[str]]:
 def volumes_of(name: str) -> set[str]:
     client = engine.connect()
     out = set()
-    for c in client.containers.list(all=True, filters={"label": f"{LABEL_LAB}={name}"}):
+    for c in client.containers.list(all=True, ignore_removed=True, filters={"label": f"{LABEL_LAB}={name}"}):
         out |= {m["Name"] for m in c.attrs.get("Mounts", []) if m.get("Type") == "volume"}
     return out
 
