@@ -51,39 +51,25 @@ def fresh(howto_lab):
     howto_lab.provider.ctl("reset")
 
 
-def test_provider_down_then_up(fresh):
+FAULTS = {  # name: (knob that breaks the provider, reason mailq shows, knob that mends it)
+    "down": (["down"], "Connection refused", ["up"]),
+    "421": (["fail", "421", "1000"], "Deferred", ["reset"]),
+    "noauth": (["reject-auth", "on"], "Temporary AUTH failure", ["reject-auth", "off"]),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_fault_keeps_mail_queued_and_recovery_delivers_each_once(fresh, fault):
     lab = fresh
-    subjects = [unique_subject("down") for _ in range(3)]
-    lab.provider.ctl("down")
+    breaks, reason, mends = FAULTS[fault]
+    subjects = [unique_subject(fault) for _ in range(3)]
+    lab.provider.ctl(*breaks)
     submit(lab, subjects)
-    wait_until(lambda: deferred_subjects(lab, 3, "Connection refused"), timeout=60,
-               what="three messages deferred with Connection refused")
+    wait_until(lambda: deferred_subjects(lab, 3, reason), timeout=60,
+               what=f"three messages deferred with {reason}")
+    if fault == "421":
+        sessions = [s for s in lab.provider.sessions() if s["port"] == 587]
+        assert sessions and all(s["transcript"][0]["line"].startswith("421 ") for s in sessions)
     assert lab.provider.messages() == []
-    lab.provider.ctl("up")
-    recover_and_count(lab, subjects)
-
-
-def test_provider_answers_421(fresh):
-    lab = fresh
-    subjects = [unique_subject("421") for _ in range(3)]
-    lab.provider.ctl("fail", "421", "1000")
-    submit(lab, subjects)
-    wait_until(lambda: deferred_subjects(lab, 3, "Deferred"), timeout=60,
-               what="three messages deferred by 421")
-    sessions = [s for s in lab.provider.sessions() if s["port"] == 587]
-    assert sessions and all(s["transcript"][0]["line"].startswith("421 ") for s in sessions)
-    assert lab.provider.messages() == []
-    lab.provider.ctl("reset")
-    recover_and_count(lab, subjects)
-
-
-def test_provider_refuses_auth(fresh):
-    lab = fresh
-    subjects = [unique_subject("noauth") for _ in range(3)]
-    lab.provider.ctl("reject-auth", "on")
-    submit(lab, subjects)
-    wait_until(lambda: deferred_subjects(lab, 3, "Temporary AUTH failure"), timeout=60,
-               what="three messages deferred with Temporary AUTH failure")
-    assert lab.provider.messages() == []
-    lab.provider.ctl("reject-auth", "off")
+    lab.provider.ctl(*mends)
     recover_and_count(lab, subjects)
