@@ -24,7 +24,8 @@ images: setup
 
 # Set up everything, then open JupyterLab on the notebooks.
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(NO_BROWSER),--no-browser --ip=127.0.0.1 --port=$(PORT))
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  $(if $(NO_BROWSER),--no-browser --ip=127.0.0.1 --port=$(PORT))
 
 # The same for servers and CI: no browser, prints the URL with its token.
 lab-server:
