@@ -27,7 +27,7 @@ BLOCK_END = "dnl # END relay settings\n"
 PROVIDER = "relayhost.somedom.com"
 USER, PASSWORD = "user_name", "password"
 
-_MC_LINES = {
+MC_LINES = {
     "literal": [
         "include(`/etc/mail/tls/starttls.m4')dnl",
         "define(`RELAY_MAILER',`esmtp')dnl",
@@ -38,7 +38,7 @@ _MC_LINES = {
         "FEATURE(`authinfo',`hash /etc/mail/auth/client-info.db')dnl",
     ],
 }
-_MC_LINES["fixed"] = [line for line in _MC_LINES["literal"] if "`RELAY_MAILER'" not in line]
+MC_LINES["fixed"] = [line for line in MC_LINES["literal"] if "`RELAY_MAILER'" not in line]
 
 MAILERTABLE_TEXT = (
     ".darknet.lan             esmtp:[mailhost.private.lan]\n"
@@ -75,7 +75,7 @@ def files(variant: str, current_mc: str) -> dict[str, str]:
     if variant not in VARIANTS:
         raise LabError(f"unknown howto variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     return {
-        MC: with_block(current_mc, _MC_LINES[variant]),
+        MC: with_block(current_mc, MC_LINES[variant]),
         MAILERTABLE: MAILERTABLE_TEXT,
         CLIENT_INFO: CLIENT_INFO_TEXT[variant],
     }
