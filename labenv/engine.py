@@ -43,6 +43,20 @@ def _reason(error: Exception) -> str:
     return text[:160]
 
 
+SYSTEM_DIRS = "/usr/local/sbin:/usr/sbin:/sbin"
+
+
+def find_program(name: str) -> str | None:
+    """`name` on PATH, or in the system directories root's PATH usually has."""
+    return shutil.which(name) or shutil.which(name, path=SYSTEM_DIRS)
+
+
+def system_env() -> dict[str, str]:
+    """The environment with the system directories on PATH (dockerd runs iptables,
+    debootstrap runs chroot; both live there)."""
+    return {**os.environ, "PATH": f"{os.environ.get('PATH', '')}:{SYSTEM_DIRS}"}
+
+
 def _is_root_debian() -> bool:
     return os.geteuid() == 0 and Path("/etc/debian_version").exists()
 
@@ -54,9 +68,9 @@ def ensure(install: bool = True, say=print) -> docker.DockerClient:
     except LabError:
         if not (install and _is_root_debian()):
             raise
-    if not shutil.which("dockerd"):
+    if not find_program("dockerd"):
         say("labenv: installing Debian's docker.io (no Docker engine found)")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        env = {**system_env(), "DEBIAN_FRONTEND": "noninteractive"}
         for cmd in (["apt-get", "update", "-qq"],
                     ["apt-get", "install", "-y", "-qq", "docker.io", "iptables"]):
             done = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -64,7 +78,8 @@ def ensure(install: bool = True, say=print) -> docker.DockerClient:
                 raise LabError(f"could not install docker.io: {done.stderr.strip()[-200:]}")
     say(f"labenv: starting dockerd (log: {DOCKERD_LOG})")
     with open(DOCKERD_LOG, "ab") as log:
-        subprocess.Popen(["dockerd"], stdout=log, stderr=subprocess.STDOUT,
+        subprocess.Popen([find_program("dockerd") or "dockerd"], env=system_env(),
+                         stdout=log, stderr=subprocess.STDOUT,
                          stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

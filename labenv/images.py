@@ -82,12 +82,12 @@ def ensure_base(suite: str, say=print) -> str:
 
 def bootstrap_base(suite: str, tag: str, say=print) -> None:
     """debootstrap --variant=minbase into a temporary folder and `docker import` it."""
-    if not shutil.which("debootstrap"):
+    if not engine.find_program("debootstrap"):
         if os.geteuid() == 0 and Path("/etc/debian_version").exists():
             say("labenv: installing debootstrap")
-            subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"],
-                           capture_output=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        if not shutil.which("debootstrap"):
+            subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], capture_output=True,
+                           env={**engine.system_env(), "DEBIAN_FRONTEND": "noninteractive"})
+        if not engine.find_program("debootstrap"):
             raise LabError(f"image {tag} is missing and cannot be pulled; install debootstrap "
                            "(`sudo apt-get install debootstrap`) so labenv can build it from a Debian mirror")
     if os.geteuid() != 0:
@@ -96,8 +96,9 @@ def bootstrap_base(suite: str, tag: str, say=print) -> None:
     with tempfile.TemporaryDirectory(prefix=f"labenv-{suite}-") as tmp:
         root = Path(tmp) / "rootfs"
         say(f"labenv: bootstrapping {tag} from {MIRROR} (debootstrap --variant=minbase {suite})")
-        done = subprocess.run(["debootstrap", "--variant=minbase", suite, str(root), MIRROR],
-                              capture_output=True, text=True)
+        done = subprocess.run([engine.find_program("debootstrap"), "--variant=minbase", suite,
+                               str(root), MIRROR],
+                              capture_output=True, text=True, env=engine.system_env())
         if done.returncode != 0:
             tail = (done.stdout + done.stderr).strip().splitlines()[-1:] or ["no output"]
             raise LabError(f"debootstrap {suite} failed: {tail[0]}")
