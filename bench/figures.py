@@ -250,7 +250,7 @@ def reconfigure(lab: Lab, reps: int = 4) -> Figure:
     """Edit sendmail.mc (SMART_HOST), make, reload, until `/parse` shows the new route."""
     from helpers.apply import apply_mc, read_mc
     from helpers.bt import route_table
-    from helpers.mc import RelayConfig, SendmailMc
+    from helpers.mc import SendmailMc
 
     targets = ["[relayhost.somedom.com]", "[mailhost.private.lan]"]
     times, steps = [], []

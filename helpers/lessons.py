@@ -142,7 +142,6 @@ def topology_svg(status: dict | None = None) -> str:
                    + [f"({ROUTER_INTERNET_ALIASES[0]})", "NAT + DNS for the lab",
                       "blocks outbound port 25"],
                    fill="#f4f4f4")
-    rh_aliases = [a for a in rh.aliases if a != rh.hostname]
     parts += _card(575, 50, 300, 130, rh.hostname,
                    [f"{net}: {addr}" for net, addr in _addresses(status, "relayhost").items()]
                    + _ROLE_NOTES["relayhost"] + ["MX of " + ", ".join(sorted(MX_RECORDS)[:2]),

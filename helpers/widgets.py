@@ -356,7 +356,7 @@ class MailertableEditor(_Widget):
             self._last = Outcome(False, str(error))
             self.status.value = _html(f"{error}\nthe lab keeps its previous mailertable", RED)
             return self._last
-        routes = self.routes()
+        self.routes()   # refresh the routing table shown under the form
         self._last = Outcome(True, applied=True, warnings=warnings, details={"text": text})
         self.status.value = (_html("applied: mailertable written, makemap run", GREEN, pre=False)
                              + "".join(_html(x, RED) for x in warnings))

@@ -53,6 +53,18 @@ def test_howto_block_sits_above_mailer_definitions(variant):
     assert howto.files(variant, files[howto.MC])[howto.MC] == files[howto.MC]
 
 
+def test_the_literal_block_is_section_3_1_of_the_howto():
+    assert howto.MC_LINES["literal"] == [
+        "include(`/etc/mail/tls/starttls.m4')dnl",
+        "define(`RELAY_MAILER',`esmtp')dnl",
+        "define(`RELAY_MAILER_ARGS',`TCP $h 587')dnl",
+        "FEATURE(`mailertable')dnl",
+        "MASQUERADE_AS(`somedom.com')dnl",
+        "FEATURE(`masquerade_envelope')dnl",
+        "FEATURE(`authinfo',`hash /etc/mail/auth/client-info.db')dnl",
+    ]
+
+
 def test_howto_variants_differ_where_current_debian_needs_it():
     fixed = howto.files("fixed", DEBIAN_MC)[howto.CLIENT_INFO]
     literal = howto.files("literal", DEBIAN_MC)[howto.CLIENT_INFO]

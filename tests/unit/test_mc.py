@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from helpers.mc import ANCHOR, BLOCK_BEGIN, RelayConfig, SendmailMc
+from labenv import howto
 from helpers.validate import ConfigError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -35,15 +36,8 @@ def test_howto_lines_before_mailer_definitions(default):
     lines = new.text.splitlines()
     anchor = lines.index(ANCHOR)
     block = lines[lines.index(BLOCK_BEGIN.strip()):anchor]
-    assert block[1:-1] == [
-        "include(`/etc/mail/tls/starttls.m4')dnl",
-        "define(`RELAY_MAILER',`esmtp')dnl",
-        "define(`RELAY_MAILER_ARGS',`TCP $h 587')dnl",
-        "FEATURE(`mailertable')dnl",
-        "MASQUERADE_AS(`somedom.com')dnl",
-        "FEATURE(`masquerade_envelope')dnl",
-        "FEATURE(`authinfo',`hash /etc/mail/auth/client-info.db')dnl",
-    ]
+    # The same lines, in the same order, as `labenv apply howto --variant literal` writes.
+    assert block[1:-1] == howto.MC_LINES["literal"]
     assert lines[anchor + 1:anchor + 3] == ["MAILER(`local')dnl", "MAILER(`smtp')dnl"]
     assert new.config() == HOWTO
     assert new.problems() == []

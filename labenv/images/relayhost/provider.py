@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import base64
 import binascii
-import json
 import logging
 import os
 import re
@@ -26,7 +25,6 @@ import ssl
 import sys
 import time
 from email.parser import BytesHeaderParser
-from pathlib import Path
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
