@@ -54,6 +54,7 @@ def fresh(howto_lab):
 FAULTS = {  # name: (knob that breaks the provider, reason mailq shows, knob that mends it)
     "down": (["down"], "Connection refused", ["up"]),
     "421": (["fail", "421", "1000"], "Deferred", ["reset"]),
+    "451": (["fail", "451", "1000"], "451 4.3.0 Temporary local problem", ["reset"]),
     "noauth": (["reject-auth", "on"], "Temporary AUTH failure", ["reject-auth", "off"]),
 }
 
