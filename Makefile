@@ -6,7 +6,7 @@ DEBIAN ?= bookworm
 PORT   ?= 8888
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: lab lab-server setup venv images test quick integration notebooks notebooks-refresh browser bench clean distclean
+.PHONY: lab lab-server setup venv images test quick integration notebooks notebooks-refresh docs browser bench clean distclean
 
 venv: $(VENV)/.installed
 # constraints.txt pins every package at the versions the notebooks were verified with.
@@ -56,6 +56,10 @@ test: setup
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 	  $(PYTEST) --nbval notebooks --nbval-sanitize-with tests/nbval-sanitize.cfg -q; fi
 	@if [ -d tests/browser ]; then $(PYTEST) tests/browser -q; fi
+
+# The notebooks as a static site (stored outputs, nothing executed): build/docs/index.html
+docs: venv
+	$(PY) tools/build_docs.py build/docs
 
 bench: setup
 	$(PY) -m bench
