@@ -17,3 +17,10 @@ def test_every_notebook_becomes_a_page_linked_from_the_index(tmp_path):
     tour = (tmp_path / "00-Lab-Setup-And-Tour.html").read_text()
     assert "Lab setup and tour" in tour and 'src="data:image/svg+xml' in tour   # the diagram came along
     assert "mailer relay, host [relayhost.somedom.com]" in (tmp_path / "08-Troubleshooting.html").read_text()
+
+
+def test_the_readme_picture_is_the_lab_as_it_is_defined():
+    from helpers.lessons import topology_svg
+
+    stored = (build_docs.ROOT / "docs" / "topology.svg").read_text()
+    assert stored == topology_svg(None), "regenerate docs/topology.svg from helpers.lessons.topology_svg(None)"
