@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -459,7 +458,3 @@ def cleanup_leftovers() -> None:
 
 def howto_applied(lab: Lab) -> None:
     howto.apply(lab, "fixed")
-
-
-def has_docker_cli() -> bool:
-    return shutil.which("docker") is not None

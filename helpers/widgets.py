@@ -60,11 +60,6 @@ def _html(text: str, color: str | None = None, pre: bool = True) -> str:
             else f'<span style="{style}">{body}</span>')
 
 
-def _one_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
-
-
 def mask_authinfo_value(text: str) -> str:
     """An authinfo line or map value with every P field (plain or base64) masked."""
     return re.sub(r'"P[:=][^"]*"', f'"P:{MASK}"', text or "")
@@ -119,7 +114,6 @@ class McEditor(_Widget):
         self.lab = lab
         self._mc = SendmailMc.parse(read_mc(lab))
         self._last: Outcome | None = None
-        self._last_diff = ""
         self._mailers: dict[str, str] = {}
         current = self._mc.config()
         self.fields: dict[str, w.Widget] = {}

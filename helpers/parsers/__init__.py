@@ -8,4 +8,3 @@ Every module offers ``parse(text) -> list[dict]`` (JSON-friendly rows) and
 - :mod:`helpers.parsers.dialogue` -- the SMTP dialogue ``sendmail -v`` prints
 - :mod:`helpers.parsers.maillog`  -- /var/log/mail.log lines
 """
-PARSERS = ("bt", "mailq", "dialogue", "maillog")
