@@ -52,7 +52,7 @@ browser: setup
 test: setup
 	$(PYTEST) tests/unit tests/integration tests/robustness -q
 	$(PY) -m labenv setup --debian trixie
-	LABENV_TEST_DEBIAN=trixie $(PYTEST) tests/integration/test_lab.py -q
+	LABENV_TEST_SUITE=trixie $(PYTEST) tests/integration/test_lab.py -q
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 	  $(PYTEST) --nbval notebooks --nbval-sanitize-with tests/nbval-sanitize.cfg -q; fi
 	@if [ -d tests/browser ]; then $(PYTEST) tests/browser -q; fi

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from labenv import LabError, NotSo, images
+from labenv import LabError, NotSo, build
 
 from . import figures as f
 
@@ -27,7 +27,7 @@ def parse_args(argv):
     p.add_argument("--full", action="store_true",
                    help="also 30 labs at once and every image built without the layer cache "
                         "(minutes; needs the Debian mirror)")
-    p.add_argument("--debian", default=images.DEFAULT_SUITE, choices=images.SUITES)
+    p.add_argument("--suite", "--debian", dest="suite", default=build.DEFAULT_SUITE, choices=build.SUITES)
     p.add_argument("--out", default=str(OUT))
     args = p.parse_args(argv)
     args.only = [n for n in args.only.split(",") if n] or list(NAMES)
@@ -88,14 +88,14 @@ def main(argv=None) -> int:
     single_up = None
     try:
         if "image_rebuild_noop" in args.only:
-            got = measure("image_rebuild_noop", f.image_rebuild_noop, args.debian)
+            got = measure("image_rebuild_noop", f.image_rebuild_noop, args.suite)
             results += [got] if got else []
             if args.full:
-                got = measure("image_build_full", f.image_build_full, args.debian)
+                got = measure("image_build_full", f.image_build_full, args.suite)
                 results += [got] if got else []
         needs_lab = {"lab_ready", "lab_memory", "reconfigure", "route_200"} & set(args.only)
         if needs_lab or "labs" in args.only:
-            got = measure("lab_ready", f.lab_ready, args.debian)
+            got = measure("lab_ready", f.lab_ready, args.suite)
             if got:
                 ready, memory, lab = got
                 single_up = ready.value
@@ -115,7 +115,7 @@ def main(argv=None) -> int:
             results += got or []
         if "labs" in args.only:
             for count in args.labs:
-                got = measure(f"labs_{count}", f.labs_at_once, count, args.debian, single_up)
+                got = measure(f"labs_{count}", f.labs_at_once, count, args.suite, single_up)
                 results += [got] if got else []
     finally:
         if lab is not None:
@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=1) + "\n")
     meta = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpus": os.cpu_count(),
-            "python": platform.python_version(), "debian": args.debian,
+            "python": platform.python_version(), "debian": args.suite,
             "seconds": round(time.monotonic() - started, 1)}
     print(render(rows))
     print(f"\n{len(rows)} figures in {meta['seconds']} s on {meta['cpus']} CPUs; "

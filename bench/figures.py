@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labenv import Lab, LabError, engine, howto, images
+from labenv import Lab, LabError, build, engine, howto
 from labenv.lab import LABEL_LAB, remove_by_label
 from labenv.topology import ROLES
 
@@ -156,10 +156,10 @@ def floor_start(tags: dict[str, str], measure_memory: bool = False) -> tuple[flo
 # -- figures --------------------------------------------------------------------------
 def image_rebuild_noop(suite: str) -> Figure:
     said: list[str] = []
-    elapsed, tags = timed(images.ensure_all, suite, said.append)
+    elapsed, tags = timed(build.ensure_all, suite, said.append)
     client = engine.connect()
     floor, _ = timed(lambda: [client.images.get(t) for t in tags.values()])
-    hash_time, _ = timed(lambda: [images.folder_hash(n, suite) for n in images.IMAGES])
+    hash_time, _ = timed(lambda: [build.folder_hash(n, suite) for n in build.IMAGES])
     built = [line for line in said if "building" in line]
     return Figure("image_rebuild_noop", elapsed, "s", floor,
                   "no rebuild when nothing changed, under 5 s",
@@ -175,12 +175,12 @@ def image_build_full(suite: str) -> Figure:
     per_image, temporary = {}, []
     base = f"labenv-bench/debian:{suite}-slim"
     try:
-        bootstrap, _ = timed(images.bootstrap_base, suite, base, quiet)
+        bootstrap, _ = timed(build.bootstrap_base, suite, base, quiet)
         temporary.append(base)
-        for name in images.IMAGES:
+        for name in build.IMAGES:
             tag = f"labenv-bench/{name}:{suite}-fromscratch"
             started = time.monotonic()
-            for chunk in client.api.build(path=str(images.HERE / name), tag=tag, nocache=True,
+            for chunk in client.api.build(path=str(build.HERE / name), tag=tag, nocache=True,
                                           rm=True, forcerm=True, buildargs={"DEBIAN": suite},
                                           decode=True):
                 if "error" in chunk:
@@ -201,7 +201,7 @@ def image_build_full(suite: str) -> Figure:
 
 def lab_ready(suite: str, reps: int = 3) -> tuple[Figure, Figure, Lab]:
     """Lab.up (images present) against the bare `docker run`s; leaves one lab running."""
-    tags = images.ensure_all(suite, quiet)
+    tags = build.ensure_all(suite, quiet)
     floors, memory = [], {}
     for i in range(reps):
         seconds, info = floor_start(tags, measure_memory=(i == reps - 1))
@@ -249,7 +249,7 @@ def reconfigure(lab: Lab, reps: int = 4) -> Figure:
     """Edit sendmail.mc (SMART_HOST), make, reload, until `/parse` shows the new route."""
     from helpers.apply import apply_mc, read_mc
     from helpers.bt import route_table
-    from helpers.mc import SendmailMc
+    from labenv.sendmail.mc import SendmailMc
 
     targets = ["[relayhost.somedom.com]", "[mailhost.private.lan]"]
     times, steps = [], []
@@ -294,7 +294,7 @@ def addresses_200() -> list[str]:
 def route_200(lab: Lab) -> Figure:
     """helpers.bt.route_table (one -bt process) against one `sendmail -bt` exec per address."""
     from helpers.bt import route_table
-    from helpers.parsers import bt as bt_parser
+    from labenv.sendmail.parsers import bt as bt_parser
 
     addresses = addresses_200()
     fast_times, table = [], None

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
 
-from helpers.parsers import mailq as mailq_parser
+from labenv.sendmail.parsers import mailq as mailq_parser
 
 PROVIDER = "relayhost.somedom.com"
 PROVIDER_KEY = f"AuthInfo:{PROVIDER}"
@@ -73,7 +73,7 @@ class Live:
     @cached_property
     def mc(self):
         from helpers.apply import read_mc
-        from helpers.mc import SendmailMc
+        from labenv.sendmail.mc import SendmailMc
 
         return SendmailMc.parse(read_mc(self.lab))
 
@@ -295,7 +295,7 @@ HOWTO_ROUTES = {
 def _configure(lab, **knobs) -> None:
     """Set sendmail.mc knobs (keeping the others) and apply, if anything changes."""
     from helpers.apply import apply_mc, read_mc
-    from helpers.mc import SendmailMc
+    from labenv.sendmail.mc import SendmailMc
 
     mc = SendmailMc.parse(read_mc(lab))
     new = mc.with_config(mc.config().replace(**knobs))
@@ -307,7 +307,7 @@ def _route_to_provider(lab) -> None:
     """Make Internet mail go to the provider: the howto's mailertable, else a smart host."""
     from helpers.apply import read_mc
     from helpers.maps import install_mailertable, parse_mailertable
-    from helpers.mc import SendmailMc
+    from labenv.sendmail.mc import SendmailMc
     from labenv.howto import MAILERTABLE_TEXT
 
     if SendmailMc.parse(read_mc(lab)).config().mailertable:

@@ -15,6 +15,7 @@ import atexit
 import os
 import shlex
 
+from helpers.display import Printed
 from labenv import Lab, LabError
 from labenv.lab import check_name
 
@@ -25,9 +26,9 @@ def lab_name(tag: str) -> str:
     return check_name(f"{os.environ.get('LABENV_LAB_PREFIX', 'nb')}{tag}")
 
 
-def start_lab(tag: str, *, debian: str | None = None) -> Lab:
+def start_lab(tag: str, *, suite: str | None = None) -> Lab:
     """A fresh lab for this notebook (any earlier lab of the same name is replaced)."""
-    suite = debian or os.environ.get("LABENV_DEBIAN", "bookworm")
+    suite = suite or os.environ.get("LABENV_SUITE", "bookworm")
     name = lab_name(tag)
     try:
         lab = Lab.up(name, suite, say=lambda *_: None)
@@ -36,18 +37,6 @@ def start_lab(tag: str, *, debian: str | None = None) -> Lab:
     _started[name] = lab
     print(f"lab {name} is up: Debian {suite}, sendmail as Debian installs it")
     return lab
-
-
-class Output(str):
-    """What `sh` returns: the text, which a notebook does not print a second time.
-
-    `sh` has already printed it; as the last expression of a cell it shows nothing
-    more (a trailing `;` does not suppress it under nbval, which runs cells
-    without history).
-    """
-
-    def _ipython_display_(self) -> None:
-        pass
 
 
 def sh(lab: Lab, role: str, command: str, *, stdin: str | None = None, timeout: float = 60,
@@ -66,7 +55,7 @@ def sh(lab: Lab, role: str, command: str, *, stdin: str | None = None, timeout: 
             print(text)
         if result.exit_code != 0:
             print(f"[exit code {result.exit_code}]")
-    return Output(result.output)
+    return Printed(result.output)
 
 
 def run(lab: Lab, role: str, argv: list[str], **kwargs) -> str:

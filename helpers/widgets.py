@@ -37,10 +37,11 @@ from helpers.apply import ApplyError, apply_mc, read_mc
 from helpers.maps import (AUTHINFO, MASK, MAILERTABLE, AuthInfo, check_auth_permissions,
                           install_authinfo, install_mailertable, mailertable_frame,
                           parse_authinfo, parse_mailertable, render_authinfo)
-from helpers.mc import RelayConfig, SendmailMc
-from helpers.parsers import dialogue as dialogue_parser
-from helpers.routing import route_frame
-from helpers.validate import ConfigError, check_address
+from labenv.sendmail.mc import RelayConfig, SendmailMc
+from labenv.sendmail.parsers import dialogue as dialogue_parser
+from labenv.sendmail.routing import route_frame
+from labenv.errors import ConfigError
+from labenv.sendmail.validate import check_address
 
 RED = "#b00020"
 GREEN = "#1b5e20"

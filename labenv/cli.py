@@ -1,7 +1,8 @@
 """`python -m labenv VERB`: the lab from a shell, for instructors, graders and CI.
 
-Exit codes: 0 success; 1 the thing checked is not so; 2 usage or environment
-error, always as one line (`labenv: ...`), never a traceback.
+Exit codes come from the error raised (labenv.errors): 0 success; 1 the thing
+checked is not so; 2 usage or environment error, always as one line
+(`labenv: ...`), never a traceback. `--lab NAME` may stand anywhere before `--`.
 """
 
 from __future__ import annotations
@@ -9,17 +10,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 
-from . import engine, howto, images
-from .errors import LabError, NotSo
+from . import build, configure, engine, mail, testmode
+from .errors import LabenvError, LabError, NotSo
 from .lab import Lab, check_name, list_labs, remove_by_label
+from .sendmail import howto
+from .sendmail.validate import check_address
 from .topology import ROLES
 
-ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}$|^[A-Za-z0-9._-]{1,64}$")
-RESULT_LINE = re.compile(r"^mailer (?P<mailer>[^,]+)(?:, host (?P<host>[^,]+))?, user (?P<user>.*)$")
+#: Verbs that act on one lab: the only ones that take --lab.
+LAB_VERBS = ("up", "apply", "exec", "send", "inbox", "bt", "status", "doctor", "down", "clean",
+             "provider", "isp")
 
 
 class Parser(argparse.ArgumentParser):
@@ -42,17 +45,11 @@ def table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-def check_address(value: str, what: str = "address") -> str:
-    if not isinstance(value, str) or not ADDRESS.fullmatch(value):
-        raise LabError(f"{what} {value!r} is not a mail address (user@domain or a local user)")
-    return value
-
-
 # -- verbs ---------------------------------------------------------------------
 def cmd_setup(args) -> int:
     """Engine and images, as `make lab` needs them."""
     engine.ensure(install=True, say=_say)
-    for name, tag in images.ensure_all(args.debian, say=_say).items():
+    for name, tag in build.ensure_all(args.suite, say=_say).items():
         print(f"{name:<11} {tag}")
     return 0
 
@@ -60,7 +57,7 @@ def cmd_setup(args) -> int:
 def cmd_up(args) -> int:
     engine.ensure(install=args.install_engine, say=_say)
     started = time.monotonic()
-    lab = Lab.up(args.lab, args.debian, say=_say)
+    lab = Lab.up(args.lab, args.suite, say=_say)
     status = lab.status()
     print(f"lab {lab.name} ({lab.suite}) is up in {time.monotonic() - started:.1f} s")
     _print_roles(status)
@@ -90,17 +87,13 @@ def cmd_clean(args) -> int:
         removed = remove_by_label(f"labenv.lab={args.lab}")
         print(f"lab {args.lab}: removed {removed} containers and networks")
     if args.images:
-        print(f"removed {images.prune_stale(say=_say)} stale lab image(s)")
+        print(f"removed {build.prune_stale(say=_say)} stale lab image(s)")
     return 0
 
 
 def cmd_apply(args) -> int:
     lab = Lab.attach(args.lab)
-    try:
-        output = howto.apply(lab, args.variant)
-    except NotSo as error:
-        print(str(error), file=sys.stderr)
-        raise NotSo("the configuration was refused; the lab keeps its previous one") from None
+    output = configure.apply_howto(lab, args.variant)
     if args.verbose:
         print(output.rstrip())
     print(f"applied the howto ({args.variant}) to lab {lab.name}: sendmail.mc, mailertable, "
@@ -120,51 +113,27 @@ def cmd_exec(args) -> int:
 
 
 def cmd_send(args) -> int:
-    sender = check_address(args.sender, "--from")
-    recipients = [check_address(r, "--to") for r in args.to]
-    subject = args.subject.replace("\r", " ").replace("\n", " ")
-    lab = Lab.attach(args.lab)
-    message = (f"From: {sender}\nTo: {', '.join(recipients)}\nSubject: {subject}\n\n"
-               f"{args.body}\n")
-    result = lab.exec("mailserver", ["sendmail", "-i", "-f", sender, "--", *recipients],
-                      stdin=message, timeout=60)
-    if result.exit_code != 0:
-        raise NotSo(f"sendmail refused the message: {result.output.strip()}")
-    print(f"submitted on mailserver: {sender} -> {', '.join(recipients)}")
+    mail.send(Lab.attach(args.lab), args.sender, args.to, subject=args.subject, body=args.body)
+    print(f"submitted on mailserver: {args.sender} -> {', '.join(args.to)}")
     return 0
 
 
 def cmd_inbox(args) -> int:
     lab = Lab.attach(args.lab)
-    source = lab.mailhost if args.role == "mailhost" else lab.provider
-    messages = source.messages()
     if args.json:
-        print(json.dumps(messages, indent=1, sort_keys=True))
+        source = lab.mailhost if args.role == "mailhost" else lab.provider
+        print(json.dumps(source.messages(), indent=1, sort_keys=True))
         return 0
-    rows = [{"id": m["queue_id"], "port": m["port"], "tls": m["tls"] or "none",
-             "auth": m["authenticated_as"], "mail_from": m["mail_from"],
-             "rcpt_to": ",".join(m["rcpt_tos"]), "header_from": m["headers"].get("From"),
-             "subject": m["headers"].get("Subject")} for m in messages]
-    print(table(rows, ["id", "port", "tls", "auth", "mail_from", "rcpt_to", "header_from", "subject"])
-          if rows else f"{args.role}: no messages received")
+    rows = mail.inbox(lab, args.role)
+    print(table(rows, mail.INBOX_COLUMNS) if rows else f"{args.role}: no messages received")
     return 0
 
 
-def route(lab: Lab, addresses: list[str]) -> list[dict]:
-    """`/parse` of each address in one `sendmail -bt` process: mailer, host, user."""
-    script = "".join(f"/parse {a}\n" for a in addresses)
-    result = lab.exec("mailserver", ["sendmail", "-bt"], stdin=script, timeout=30)
-    found = [m.groupdict() for m in map(RESULT_LINE.match, result.stdout.splitlines()) if m]
-    if len(found) != len(addresses):
-        raise NotSo(f"sendmail -bt gave {len(found)} results for {len(addresses)} addresses: "
-                    f"{result.output.strip().splitlines()[-1:]}")
-    return [{"address": a, **f} for a, f in zip(addresses, found)]
-
-
 def cmd_bt(args) -> int:
-    addresses = [check_address(a) for a in args.addresses]
-    rows = route(Lab.attach(args.lab), addresses)
-    print(json.dumps(rows, indent=1) if args.json else table(rows, ["address", "mailer", "host", "user"]))
+    addresses = [check_address("address", a) for a in args.addresses]
+    frame = testmode.route_table(Lab.attach(args.lab), addresses)
+    rows = frame[["address", "mailer", "host", "user", "key"]].to_dict("records")
+    print(json.dumps(rows, indent=1) if args.json else table(rows, ["address", "mailer", "host", "user", "key"]))
     return 0
 
 
@@ -179,7 +148,7 @@ def cmd_status(args) -> int:
     if args.json:
         print(json.dumps(status, indent=1, sort_keys=True))
     else:
-        print(f"lab {status['lab']} ({status['debian']}, id {status['id']}): "
+        print(f"lab {status['lab']} ({status['suite']}, id {status['id']}): "
               + ("running" if status["running"] else "NOT running"))
         _print_roles(status)
         if status["running"]:
@@ -190,32 +159,35 @@ def cmd_status(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    checks: list[tuple[str, bool, str]] = []
+    """ok / BAD / info lines: a missing lab is information, not a fault."""
+    checks: list[tuple[str, str, str]] = []
 
     def check(name: str, fn) -> None:
         try:
-            detail = fn()
-            checks.append((name, True, detail or ""))
-        except (LabError, NotSo) as error:
-            checks.append((name, False, str(error)))
+            verdict, detail = fn()
+            checks.append((verdict, name, detail))
+        except LabenvError as error:
+            checks.append(("BAD", name, str(error)))
 
-    check("docker engine", lambda: "version " + engine.connect().version()["Version"])
-    if checks[0][1]:
-        check(f"images for {args.debian}", lambda: _images_ok(args.debian))
+    check("docker engine", lambda: ("ok", "version " + engine.connect().version()["Version"]))
+    if checks[0][0] == "ok":
+        check(f"images for {args.suite}", lambda: _images_ok(args.suite))
         check(f"lab {args.lab}", lambda: _lab_ok(args.lab))
-    for name, ok, detail in checks:
-        print(f"{'ok ' if ok else 'BAD'}  {name}: {detail}")
-    return 0 if all(ok for _, ok, _ in checks) else 1
+    for verdict, name, detail in checks:
+        print(f"{verdict:<4} {name}: {detail}")
+    return 0 if all(verdict != "BAD" for verdict, _, _ in checks) else 1
 
 
-def _images_ok(suite: str) -> str:
-    missing = images.missing(suite)
+def _images_ok(suite: str) -> tuple[str, str]:
+    missing = build.missing(suite)
     if missing:
         raise NotSo(f"missing or stale: {', '.join(missing)} (`python -m labenv setup` builds them)")
-    return "up to date"
+    return "ok", "up to date"
 
 
-def _lab_ok(name: str) -> str:
+def _lab_ok(name: str) -> tuple[str, str]:
+    if not Lab.exists(name):
+        return "info", f"no lab running (`python -m labenv up --lab {name}` starts one)"
     lab = Lab.attach(name)
     if not lab.status()["running"]:
         raise NotSo("not every container is running; `python -m labenv up` starts a fresh lab")
@@ -223,12 +195,12 @@ def _lab_ok(name: str) -> str:
     lab.exec("mailserver", ["sendmail", "-bt"], stdin="").check()
     bt_seconds = time.monotonic() - started
     probe = lab.exec("mailserver", ["sh", "-c",
-                     "printf 'QUIT\\r\\n' | nc -w 3 relayhost.somedom.com 587 | head -n 1; "
-                     "nc -z -w 3 relayhost.somedom.com 25 && echo open25 || echo blocked25"])
+                     f"printf 'QUIT\\r\\n' | nc -w 3 {howto.PROVIDER} 587 | head -n 1; "
+                     f"nc -z -w 3 {howto.PROVIDER} 25 && echo open25 || echo blocked25"])
     if "220 " not in probe.stdout:
         raise NotSo(f"the provider's port 587 does not answer from the mailserver: {probe.output.strip()}")
     block = "port 25 blocked" if "blocked25" in probe.stdout else "port 25 OPEN"
-    return f"running; sendmail -bt answers in {bt_seconds:.2f} s; 587 answers; {block}"
+    return "ok", f"running; sendmail -bt answers in {bt_seconds:.2f} s; 587 answers; {block}"
 
 
 def cmd_provider(args) -> int:
@@ -255,153 +227,116 @@ def cmd_labs(args) -> int:
     return 0
 
 
-def cmd_check(args) -> int:
-    """The notebook's exercises, checked against the live lab (helpers.exercises)."""
-    try:
-        from helpers.exercises import exercises_for
-    except ImportError as error:
-        raise LabError(f"check needs the helpers package: {error}") from None
-    try:
-        exercises = exercises_for(args.notebook)
-    except LookupError as error:
-        raise LabError(f"check: {error.args[0]}") from None
-    lab = Lab.attach(args.lab)
-    done = True
-    for exercise in exercises:
-        text, problems = exercise.report(lab, suggest_hint=False)
-        print(text)
-        done = done and not problems
-    return 0 if done else 1
-
-
-def cmd_progress(args) -> int:
-    """A classroom at a glance: every learner's notebook labs, their exercises checked.
-
-    A learner's labs are named PREFIX + notebook number (LABENV_LAB_PREFIX in their
-    notebooks, e.g. alice-nb05); each is checked against its own notebook's exercises.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from helpers.exercises import EXERCISES, exercises_for
-
-    notebooks = sorted({e.notebook for e in EXERCISES})
-    pattern = re.compile(rf"^(?P<who>.*?)(?P<nb>{'|'.join(notebooks)})$")
-    cells = [(m["who"], m["nb"], name) for name in list_labs()
-             if (m := pattern.match(name)) and m["who"].startswith(args.prefix)]
-    if not cells:
-        print(f"no notebook labs on this engine (names like {args.prefix or 'alice-nb'}05)")
-        return 0
-
-    def check(cell):
-        who, nb, name = cell
-        try:
-            lab = Lab.attach(name)
-            problems = [p for e in exercises_for(nb) for p in e.problems(lab)]
-            return who, nb, "done" if not problems else f"{len(problems)} to do"
-        except (LabError, NotSo) as error:
-            return who, nb, f"error: {str(error)[:40]}"
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(check, cells))
-    learners: dict[str, dict] = {}
-    for who, nb, state in results:
-        learners.setdefault(who, {"learner": who})[nb] = state
-    rows = [learners[w] for w in sorted(learners)]
-    if args.json:
-        print(json.dumps(rows, indent=1))
-    else:
-        print(table(rows, ["learner", *notebooks]))
-    return 0
-
-
 def build_parser() -> Parser:
-    default_lab = os.environ.get("LABENV_LAB", "default")
-    parser = Parser(prog="labenv", description="The sendmail Submission-relay lab.")
-    common = Parser(add_help=False)
-    common.add_argument("--lab", default=default_lab, type=_lab_name,
-                        help="lab name (default: $LABENV_LAB or 'default')")
+    parser = Parser(prog="labenv", description="The sendmail Submission-relay lab. "
+                    "`--lab NAME` (default: $LABENV_LAB or 'default') may stand anywhere before `--`.")
     suite = Parser(add_help=False)
-    suite.add_argument("--debian", default=images.DEFAULT_SUITE, choices=images.SUITES)
+    suite.add_argument("--suite", "--debian", dest="suite", default=build.DEFAULT_SUITE,
+                       choices=build.SUITES, help="Debian suite of the lab's images")
     sub = parser.add_subparsers(dest="verb", required=True, parser_class=Parser)
 
     p = sub.add_parser("setup", parents=[suite], help="make sure an engine answers and the images exist")
     p.set_defaults(fn=cmd_setup)
-    p = sub.add_parser("up", parents=[common, suite], help="start a fresh lab (Debian defaults)")
+    p = sub.add_parser("up", parents=[suite], help="start a fresh lab (Debian defaults)")
     p.add_argument("--no-install-engine", dest="install_engine", action="store_false")
     p.set_defaults(fn=cmd_up)
-    p = sub.add_parser("apply", parents=[common], help="apply the howto's configuration")
+    p = sub.add_parser("apply", help="apply the howto's configuration")
     p.add_argument("what", choices=["howto"])
     p.add_argument("--variant", choices=howto.VARIANTS, default="fixed",
                    help="fixed (works on current Debian, default) or literal (the howto word for word)")
     p.add_argument("-v", "--verbose", action="store_true", help="show make's output")
     p.set_defaults(fn=cmd_apply)
-    p = sub.add_parser("exec", parents=[common], help="run a command in a lab container")
+    p = sub.add_parser("exec", help="run a command in a lab container: exec ROLE -- CMD...")
     p.add_argument("role", choices=list(ROLES))
     p.add_argument("-i", "--interactive", action="store_true", help="pass standard input to the command")
     p.add_argument("cmd", nargs=argparse.REMAINDER)
     p.set_defaults(fn=cmd_exec)
-    p = sub.add_parser("send", parents=[common], help="submit a message on the mailserver")
+    p = sub.add_parser("send", help="submit a message on the mailserver")
     p.add_argument("--from", dest="sender", required=True)
     p.add_argument("--to", action="append", required=True)
     p.add_argument("--subject", default="lab message")
     p.add_argument("--body", default="Sent from the sendmail Submission-relay lab.")
     p.set_defaults(fn=cmd_send)
-    p = sub.add_parser("inbox", parents=[common], help="what the provider (or mailhost) received")
+    p = sub.add_parser("inbox", help="what the provider (or mailhost) received")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--role", choices=["relayhost", "mailhost"], default="relayhost")
+    p.add_argument("--role", choices=list(mail.SOURCES), default="relayhost")
     p.set_defaults(fn=cmd_inbox)
-    p = sub.add_parser("bt", parents=[common], help="routing of addresses (sendmail -bt /parse)")
+    p = sub.add_parser("bt", help="routing of addresses (sendmail -bt /parse)")
     p.add_argument("addresses", nargs="+")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_bt)
-    p = sub.add_parser("status", parents=[common], help="what the lab is doing")
+    p = sub.add_parser("status", help="what the lab is doing")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_status)
-    p = sub.add_parser("doctor", parents=[common, suite], help="check engine, images and the lab")
+    p = sub.add_parser("doctor", parents=[suite], help="check engine, images and the lab")
     p.set_defaults(fn=cmd_doctor)
-    p = sub.add_parser("down", parents=[common], help="remove the lab")
+    p = sub.add_parser("down", help="remove the lab")
     p.set_defaults(fn=cmd_down)
-    p = sub.add_parser("clean", parents=[common], help="remove what a lab (or every lab) left behind")
+    p = sub.add_parser("clean", help="remove what a lab (or every lab) left behind")
     p.add_argument("--all", action="store_true", help="every lab on this engine")
     p.add_argument("--images", action="store_true", help="also remove stale lab images")
     p.set_defaults(fn=cmd_clean)
-    p = sub.add_parser("provider", parents=[common], help="the provider's knobs (relayhost-ctl)")
+    p = sub.add_parser("provider", help="the provider's knobs (relayhost-ctl)")
     p.add_argument("ctl", nargs="+", help="sessions | clear | state | reject-auth on|off | "
                    "strict-authzid on|off | fail 421|451 N | down | up | reset | users U=P ...")
     p.set_defaults(fn=cmd_provider)
-    p = sub.add_parser("isp", parents=[common], help="the ISP's port-25 block")
+    p = sub.add_parser("isp", help="the ISP's port-25 block")
     p.add_argument("action", choices=["block", "unblock", "status"])
     p.set_defaults(fn=cmd_isp)
-    p = sub.add_parser("check", parents=[common], help="check a notebook's exercises in the lab")
-    p.add_argument("notebook", help="notebook number, e.g. 02")
-    p.set_defaults(fn=cmd_check)
-    p = sub.add_parser("progress", help="every learner's notebook labs, exercises checked")
-    p.add_argument("--prefix", default="", help="only labs whose names start with this")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(fn=cmd_progress)
     p = sub.add_parser("labs", help="list the labs on this engine")
     p.set_defaults(fn=cmd_labs)
     return parser
 
 
-def _lab_name(value: str) -> str:
-    return check_name(value)
+def split_lab(argv: list[str]) -> tuple[list[str], str | None]:
+    """Take every `--lab NAME` / `--lab=NAME` before `--` out of argv; the name given, or None.
+
+    Two different names are refused rather than one of them silently winning.
+    """
+    rest, names, i = [], [], 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            rest += argv[i:]
+            break
+        if word == "--lab":
+            if i + 1 >= len(argv) or argv[i + 1] == "--":
+                raise LabError("--lab needs a lab name")
+            names.append(argv[i + 1])
+            i += 2
+            continue
+        if word.startswith("--lab="):
+            names.append(word.split("=", 1)[1])
+        else:
+            rest.append(word)
+        i += 1
+    if len(set(names)) > 1:
+        raise LabError(f"--lab given twice with different names: {', '.join(names)}")
+    return rest, (check_name(names[0]) if names else None)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    rest, lab = split_lab(argv)
+    args = build_parser().parse_args(rest)
+    if args.verb not in LAB_VERBS and lab is not None:
+        raise LabError(f"{args.verb} does not act on one lab; it takes no --lab")
+    args.lab = lab or check_name(os.environ.get("LABENV_LAB", "default"))
+    if args.verb == "exec" and args.cmd[:1] == ["--"]:
+        args.cmd = args.cmd[1:]
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one verb; every labenv error becomes its one line and its exit code, here only."""
     try:
-        args = build_parser().parse_args(argv)
-        if getattr(args, "verb", None) == "exec" and args.cmd[:1] == ["--"]:
-            args.cmd = args.cmd[1:]
+        args = parse(sys.argv[1:] if argv is None else list(argv))
         return args.fn(args)
-    except LabError as error:
-        print(f"labenv: {error}", file=sys.stderr)
+    except LabenvError as error:
+        print(f"labenv: {str(error).splitlines()[0] if str(error) else type(error).__name__}",
+              file=sys.stderr)
         if error.details and os.environ.get("LABENV_QUIET") != "1":
             print(error.details, file=sys.stderr)
-        return 2
-    except NotSo as error:
-        print(f"labenv: {error}", file=sys.stderr)
-        return 1
+        return error.exit_code
     except KeyboardInterrupt:
         print("labenv: interrupted", file=sys.stderr)
         return 2

@@ -50,7 +50,7 @@ class LabContainer(DockerContainer):
         self.role = role
         self.lab = lab
         labels = {"labenv.lab": lab, "labenv.id": lab_id, "labenv.role": role.name,
-                  "labenv.debian": suite}
+                  "labenv.suite": suite}
         self.with_name(f"labenv-{lab}-{role.name}")
         self.with_docker_options(hostname=role.hostname, labels=labels, init=True,
                                  cap_add=list(role.caps))

@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import docker
 from docker.errors import DockerException
 
-from .errors import LabError
+from . import wait
+from .errors import LabError, TimedOut
 
 DOCKERD_LOG = Path("/var/log/labenv-dockerd.log")
 HINT = ("no Docker engine answers: start one (`sudo systemctl start docker`), or install it "
@@ -81,10 +81,13 @@ def ensure(install: bool = True, say=print) -> docker.DockerClient:
         subprocess.Popen([find_program("dockerd") or "dockerd"], env=system_env(),
                          stdout=log, stderr=subprocess.STDOUT,
                          stdin=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    def answers():
         try:
             return connect()
         except LabError:
-            time.sleep(0.5)
-    raise LabError(f"dockerd did not answer within 60 s; see {DOCKERD_LOG}")
+            return None
+
+    try:
+        return wait.until(answers, 60, "dockerd to answer", interval=0.5)
+    except TimedOut:
+        raise LabError(f"dockerd did not answer within 60 s; see {DOCKERD_LOG}") from None

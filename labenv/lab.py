@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import io
 import ipaddress
 import json
@@ -17,6 +20,7 @@ import random
 import re
 import socket
 import tarfile
+import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -26,11 +30,12 @@ from pathlib import Path
 from docker.errors import APIError, DockerException, NotFound
 from docker.utils.socket import frames_iter
 
-from . import engine, images
+from . import build, engine, wait
 from . import containers as _containers
 from .containers import (LabContainer, LabNetworkRef, MailserverContainer,
                          ProviderContainer, RouterContainer)
-from .errors import LabError, NotSo
+from .errors import LabError, NotSo, Refused
+from .sendmail.parsers.make import errors as make_errors
 from .topology import (INTERNET, LAN, MX_RECORDS, ROLES, ROUTER_INTERNET_ALIASES,
                        ROUTER_HOST, role as role_spec)
 
@@ -124,16 +129,11 @@ class Provider:
 
     def wait_for_messages(self, count: int, timeout: float = 30.0) -> list[dict]:
         """Wait until at least `count` messages arrived; NotSo if they do not."""
-        deadline = time.monotonic() + timeout
-        while True:
+        def enough() -> list[dict] | None:
             messages = self.messages()
-            if len(messages) >= count or time.monotonic() > deadline:
-                break
-            time.sleep(0.3)
-        if len(messages) < count:
-            raise NotSo(f"{self.role} received {len(messages)} message(s) in {timeout:.0f} s, "
-                        f"expected {count}")
-        return messages
+            return messages if len(messages) >= count else None
+
+        return wait.until(enough, timeout, f"{count} message(s) at {self.role}")
 
 
 class Lab:
@@ -158,7 +158,7 @@ class Lab:
             raise LabError(f"lab {name!r} is not running; start it with `python -m labenv up --lab {name}`")
         containers = {c.labels.get("labenv.role"): c for c in found}
         first = found[0]
-        suite = first.labels.get("labenv.debian", images.DEFAULT_SUITE)
+        suite = first.labels.get("labenv.suite", build.DEFAULT_SUITE)
         return cls(name, first.labels.get("labenv.id", "?"), suite, containers)
 
     @classmethod
@@ -168,19 +168,24 @@ class Lab:
         return bool(client.containers.list(all=True, ignore_removed=True, filters=label))
 
     @classmethod
-    def up(cls, name: str = "default", suite: str = images.DEFAULT_SUITE, *, replace: bool = True,
+    def up(cls, name: str = "default", suite: str = build.DEFAULT_SUITE, *, replace: bool = True,
            say=print) -> "Lab":
         """Start a fresh lab (Debian defaults, nothing of the howto applied)."""
         check_name(name)
-        images.check_suite(suite)
+        build.check_suite(suite)
         client = engine.connect()
-        tags = images.ensure_all(suite, say)
+        tags = build.ensure_all(suite, say)
+        with _starting(name):
+            return cls._up(client, name, suite, tags, replace)
+
+    @classmethod
+    def _up(cls, client, name: str, suite: str, tags: dict[str, str], replace: bool) -> "Lab":
         if cls.exists(name):
             if not replace:
                 raise LabError(f"lab {name!r} is already running; `python -m labenv down --lab {name}` first")
             remove_by_label(f"{LABEL_LAB}={name}")
         lab_id = uuid.uuid4().hex[:12]
-        labels = {LABEL_LAB: name, "labenv.id": lab_id, "labenv.debian": suite}
+        labels = {LABEL_LAB: name, "labenv.id": lab_id, "labenv.suite": suite}
         lan, internet = _create_networks(client, name, labels)
         started: list[LabContainer] = []
         try:
@@ -268,7 +273,8 @@ class Lab:
         The files are staged, then the image's `lab-apply` builds the hash maps
         among them, runs Debian's `make` in /etc/mail and reloads sendmail. On any
         error /etc/mail is restored and sendmail keeps running its last good
-        configuration: NotSo carries the error text. Returns make's output.
+        configuration: Refused says why, with make's and m4's error lines.
+        Returns make's output.
         """
         staging = f"/var/lib/lab-apply/staging-{uuid.uuid4().hex[:8]}"
         self.put_files("mailserver", {staging + path: text for path, text in files.items()},
@@ -276,7 +282,10 @@ class Lab:
         cmd = ["lab-apply", *([] if reload else ["--no-reload"]), staging]
         result = self.exec("mailserver", cmd, timeout=120)
         if result.exit_code != 0:
-            raise NotSo(result.output.strip())
+            text = result.output.strip()
+            first = next((line for line in text.splitlines() if line.startswith("lab-apply: ")),
+                         text.splitlines()[0] if text else "lab-apply failed")
+            raise Refused(first.removeprefix("lab-apply: "), make_errors(text), details=text)
         return result.output
 
     def read_file(self, role: str, path: str) -> str:
@@ -294,12 +303,30 @@ class Lab:
                 "image": container.attrs["Config"]["Image"],
                 "addresses": {n.rsplit("-", 1)[-1]: v.get("IPAddress") for n, v in nets.items()},
             }
-        return {"lab": self.name, "id": self.id, "debian": self.suite, "roles": roles,
+        return {"lab": self.name, "id": self.id, "suite": self.suite, "roles": roles,
                 "running": all(r["state"] == "running" for r in roles.values())
                 and set(roles) == set(ROLES)}
 
     def down(self) -> int:
         return remove_by_label(f"labenv.id={self.id}")
+
+
+@contextlib.contextmanager
+def _starting(name: str):
+    """Hold the lock for starting lab `name` on this engine; a second `up` meanwhile is refused.
+
+    Without it, the second `up` would remove the first one's networks half-way.
+    """
+    engine_id = hashlib.sha256(os.environ.get("DOCKER_HOST", "local").encode()).hexdigest()[:8]
+    folder = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / "labenv-locks"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    with open(folder / f"{engine_id}-{name}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LabError(f"lab {name!r} is being started by another command right now; "
+                           f"use it once that is done (`python -m labenv status --lab {name}`)") from None
+        yield
 
 
 def _host_records(lan: LabNetworkRef, internet: LabNetworkRef) -> dict[str, str]:

@@ -22,7 +22,7 @@ def wait_until(probe, timeout: float = 30.0, interval: float = 0.3, what: str = 
 
 @pytest.fixture(scope="session")
 def suite() -> str:
-    return os.environ.get("LABENV_TEST_DEBIAN", "bookworm")
+    return os.environ.get("LABENV_TEST_SUITE", "bookworm")
 
 
 def fresh_test_lab(name: str, suite: str):

@@ -7,8 +7,8 @@ from helpers import bt
 from helpers.apply import ApplyError, apply_mc, read_mc
 from helpers.maps import (AuthInfo, check_auth_permissions, install_authinfo,
                           install_mailertable, mailertable_frame)
-from helpers.mc import SendmailMc
-from helpers.routing import route
+from labenv.sendmail.mc import SendmailMc
+from labenv.sendmail.routing import route
 from labenv.topology import canonical_names
 
 pytestmark = pytest.mark.integration

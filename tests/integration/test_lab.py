@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from helpers.parsers import mailq
+from labenv.sendmail.parsers import mailq
 from labenv import howto
 from labenv.cli import route
 from tests.conftest import wait_until

@@ -65,13 +65,13 @@ def unique_subject(tag: str) -> str:
 
 
 def queue_ids(lab) -> list[str]:
-    from helpers.parsers import mailq
+    from labenv.sendmail.parsers import mailq
 
     return [m["id"] for m in mailq.parse(lab.exec("mailserver", ["mailq"]).stdout)]
 
 
 def deferred(lab) -> list[dict]:
-    from helpers.parsers import mailq
+    from labenv.sendmail.parsers import mailq
 
     return [m for m in mailq.parse(lab.exec("mailserver", ["mailq"]).stdout) if m.get("reason")]
 

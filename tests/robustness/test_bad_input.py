@@ -158,7 +158,7 @@ def _relay_cases():
                          ids=lambda v: repr(v)[:24])
 def test_relayconfig_refuses_and_nothing_is_applied(field, value, howto_lab):
     from helpers.apply import apply_mc, read_mc
-    from helpers.mc import SendmailMc
+    from labenv.sendmail.mc import SendmailMc
     from helpers.validate import ConfigError
 
     mc = SendmailMc.parse(read_mc(howto_lab))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from helpers.mc import SendmailMc
+from labenv.sendmail.mc import SendmailMc
 from labenv.errors import NotSo
 from labenv.lab import ExecResult
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.mc import ANCHOR, BLOCK_BEGIN, RelayConfig, SendmailMc
+from labenv.sendmail.mc import ANCHOR, BLOCK_BEGIN, RelayConfig, SendmailMc
 from labenv import howto
 from helpers.validate import ConfigError
 

@@ -4,7 +4,7 @@ import base64
 import pytest
 
 from helpers.apply import make_errors
-from helpers.parsers import bt, dialogue, maillog
+from labenv.sendmail.parsers import bt, dialogue, maillog
 
 
 def test_bt_prompts_without_output_are_empty_results():

@@ -3,7 +3,7 @@
 import pytest
 
 from helpers.maps import mailertable_frame
-from helpers.routing import Route, candidate_keys, expand, route, route_frame, split_address
+from labenv.sendmail.routing import Route, candidate_keys, expand, route, route_frame, split_address
 
 HOWTO = {".darknet.lan": "esmtp:[mailhost.private.lan]", ".lan": "esmtp:[%1.lan]",
          ".": "relay:[relayhost.somedom.com]"}

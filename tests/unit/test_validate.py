@@ -1,7 +1,7 @@
 """Hostile values are refused with one clear line naming the field."""
 import pytest
 
-from helpers.mc import RelayConfig, check_smart_host
+from labenv.sendmail.mc import RelayConfig, check_smart_host
 from helpers.validate import (ConfigError, check_address, check_domain, check_hostname,
                               check_m4_safe, check_mailer, check_port)
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from helpers.validate import check_address
+from labenv.sendmail.validate import check_address
 
 _DSN = re.compile(r"^(\d+\.\d+\.\d+):(.+)$")
 _ERROR_HOST = re.compile(r"^([^\s:]+):(.+)$")

@@ -6,12 +6,14 @@ whose ``str()`` is one line naming the field and the reason::
     >>> check_port("RELAY_MAILER_ARGS port", "25x")
     Traceback (most recent call last):
     ...
-    helpers.validate.ConfigError: RELAY_MAILER_ARGS port: '25x' is not a whole number (1..65535)
+    labenv.errors.ConfigError: RELAY_MAILER_ARGS port: '25x' is not a whole number (1..65535)
 """
 from __future__ import annotations
 
 import ipaddress
 import re
+
+from labenv.errors import ConfigError
 
 MAX_HOSTNAME = 253
 MAX_TEXT = 256
@@ -32,18 +34,6 @@ _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
 _M4_HAZARDS = {"`": "a backquote", "'": "a single quote", ",": "a comma",
                "(": "a parenthesis", ")": "a parenthesis", "$": "a dollar sign",
                "#": "a hash sign"}
-
-
-class ConfigError(ValueError):
-    """A value refused before anything is written; ``str()`` is ``"field: reason"``."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(field, message)
-        self.field = field
-        self.message = message
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
 
 
 def check_text(field: str, value: object, *, max_len: int = MAX_TEXT,
@@ -155,3 +145,14 @@ def check_address(field: str, value: object) -> str:
     if text != text.strip():
         raise ConfigError(field, f"{text!r}: leading or trailing spaces")
     return text
+
+
+_MAIL_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}"
+                           r"|[A-Za-z0-9._-]{1,64}")
+
+
+def check_mail_address(field: str, value: object) -> str:
+    """An address to send to or from: ``user@domain`` or a local user name, nothing else."""
+    if not isinstance(value, str) or not _MAIL_ADDRESS.fullmatch(value):
+        raise ConfigError(field, f"{value!r} is not a mail address (user@domain or a local user)")
+    return value

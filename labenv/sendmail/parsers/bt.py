@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers.parsers import bt
+    from labenv.sendmail.parsers import bt
     out = lab.exec("mailserver", ["sendmail", "-bt"], stdin="/parse foo@somedom.com\\n=M\\n").stdout
     rows = bt.parse(out)          # one row per command, in input order
     bt.to_frame(rows)

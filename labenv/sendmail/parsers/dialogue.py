@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers.parsers import dialogue
+    from labenv.sendmail.parsers import dialogue
     out = lab.exec("mailserver", ["sendmail", "-Am", "-v", "bob@somedom.com"], stdin=msg).output
     dialogue.to_frame(dialogue.parse(out))
 

@@ -1,13 +1,13 @@
-"""Run ``sendmail -bt`` probes in the lab's mailserver, many in one process.
+"""sendmail's address test mode (``sendmail -bt``) in the lab's mailserver, many probes in one process.
 
 Usage::
 
     route_table(lab, ["foo@somedom.com", "x@hosta.private.lan", "root"])
-    bt_mailers(lab)                      # =M as a DataFrame
+    mailers(lab)                         # =M as a DataFrame
     mailer_lines(lab)                    # {"esmtp": "mailer 5 (esmtp): ... A=TCP $h", "relay": ...}
-    bt_map(lab, "mailertable", ".lan")   # {"found": True, "value": "esmtp:[.lan]", ...}
-    bt_class(lab, "w")                   # ["mailserver", "mailserver.private.lan", ...]
-    bt_try(lab, "relay", "root@mailserver.private.lan", flags="ES")
+    lookup(lab, "mailertable", ".lan")   # {"found": True, "value": "esmtp:[.lan]", ...}
+    class_members(lab, "w")              # ["[10.213.0.10]", "localhost", "mailserver", ...]
+    try_mailer(lab, "relay", "root@mailserver.private.lan", flags="ES")
 
 Every script line is validated first, so an address cannot smuggle in a second
 command (no line breaks, printable ASCII only).
@@ -19,9 +19,9 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from helpers.parsers import bt as bt_parser
-
-from helpers.validate import ConfigError, check_address, check_text
+from .errors import ConfigError, NotSo
+from .sendmail.parsers import bt as bt_parser
+from .sendmail.validate import check_address, check_text
 
 ROLE = "mailserver"
 _MAP_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -43,8 +43,8 @@ def run_bt(lab, commands: list[str], *, debug: str | None = None) -> list[dict]:
     result.check()
     rows = bt_parser.parse(result.stdout)
     if len(rows) != len(commands):
-        raise RuntimeError(f"sendmail -bt answered {len(rows)} of {len(commands)} commands:\n"
-                           f"{result.output}")
+        raise NotSo(f"sendmail -bt answered {len(rows)} of {len(commands)} commands",
+                    details=result.output)
     return rows
 
 
@@ -69,14 +69,14 @@ def route_table(lab, addresses: Iterable[str]) -> pd.DataFrame:
                         dtype=object)
 
 
-def bt_mailers(lab) -> pd.DataFrame:
+def mailers(lab) -> pd.DataFrame:
     """The mailer definitions (``=M``), one row per mailer, columns number, name, P, ... A."""
     return bt_parser.mailers_frame(run_bt(lab, ["=M"]))
 
 
 def mailer_lines(lab, names: Iterable[str] = ("esmtp", "relay")) -> dict[str, str]:
     """The ``=M`` line of each named mailer, e.g. to show that RELAY_MAILER_ARGS changed only relay."""
-    frame = bt_mailers(lab)
+    frame = mailers(lab)
     out = {}
     for name in names:
         row = frame[frame["name"] == name]
@@ -88,7 +88,7 @@ def mailer_lines(lab, names: Iterable[str] = ("esmtp", "relay")) -> dict[str, st
     return out
 
 
-def bt_map(lab, map_name: str, key: str) -> dict:
+def lookup(lab, map_name: str, key: str) -> dict:
     """``/map MAP KEY``: ``{"map", "key", "found", "value", "error"}``."""
     if not isinstance(map_name, str) or not _MAP_NAME.fullmatch(map_name):
         raise ConfigError("map", f"{map_name!r} is not a map name")
@@ -98,14 +98,14 @@ def bt_map(lab, map_name: str, key: str) -> dict:
     return run_bt(lab, [f"/map {map_name} {key}"])[0]
 
 
-def bt_class(lab, name: str) -> list[str]:
-    """Members of class ``$=name`` (``w`` = the names sendmail treats as itself)."""
+def class_members(lab, name: str) -> list[str]:
+    """Members of class ``$=name`` (``w`` = the names sendmail treats as itself), sorted."""
     if not isinstance(name, str) or not _CLASS_NAME.fullmatch(name):
         raise ConfigError("class", f"{name!r} is not a class name (one letter or {{name}})")
-    return run_bt(lab, [f"$={name}"])[0]["members"]
+    return sorted(run_bt(lab, [f"$={name}"])[0]["members"])
 
 
-def bt_try(lab, mailer: str, address: str, *, flags: str | None = None) -> dict:
+def try_mailer(lab, mailer: str, address: str, *, flags: str | None = None) -> dict:
     """``/try MAILER ADDRESS`` (after ``/tryflags FLAGS``, e.g. ``ES`` = envelope sender)."""
     if not isinstance(mailer, str) or not _MAP_NAME.fullmatch(mailer):
         raise ConfigError("mailer", f"{mailer!r} is not a mailer name")

@@ -1,93 +1,13 @@
-"""Small things the notebooks show again and again: the lab's map, tables of what happened.
+"""The lab as a picture: an SVG drawn from labenv.topology, addresses from the live lab.
 
-    from helpers.lessons import topology_svg, queue_frame, log_frame, inbox_frame, mask_secrets
-    SVG(topology_svg(lab.status()))      # the lab as a picture, addresses from the live lab
-    queue_frame(lab)                     # mailq as a table: id, sender, recipients, reason
-    log_frame(lab)                       # the delivery lines of /var/log/mail.log
-    inbox_frame(lab)                     # what the provider received: port, TLS, login, envelope
-    print(mask_secrets(dialogue_text))   # AUTH PLAIN/LOGIN credentials replaced by a marker
-
-Everything here only reads; nothing changes the lab.
+    from IPython.display import SVG
+    SVG(topology_svg(lab.status()))      # without a status: host parts only (x.x.x.10)
 """
 from __future__ import annotations
 
 import html
-import re
 
-import pandas as pd
-
-from helpers.parsers import maillog, mailq
 from labenv.topology import INTERNET, LAN, MX_RECORDS, ROLES, ROUTER_INTERNET_ALIASES
-
-SECRET = "<credentials, base64>"
-_AUTH_PLAIN = re.compile(r"(AUTH PLAIN )[A-Za-z0-9+/=]{8,}")
-_PASSWORD_PROMPT = "334 UGFzc3dvcmQ6"          # base64 of "Password:"
-_CLIENT_LINE = re.compile(r"^((?:050 )?(?:>>>| ~>|  ->) ?)\S+$")
-_AUTHINFO_P = re.compile(r'("P[:=])[^"]*(")')
-
-
-def mask_secrets(text: str) -> str:
-    """``text`` with the credentials of an SMTP dialogue or an authinfo file masked.
-
-    Masks the base64 of ``AUTH PLAIN``, the client's answer to the LOGIN password
-    prompt (``334 UGFzc3dvcmQ6``), and ``"P:..."`` fields of AuthInfo lines.
-    """
-    out, hide_next = [], False
-    for line in text.splitlines(keepends=True):
-        body = line.rstrip("\r\n")
-        if hide_next and (match := _CLIENT_LINE.match(body)):
-            line = match.group(1) + SECRET + line[len(body):]
-        hide_next = _PASSWORD_PROMPT in body
-        line = _AUTH_PLAIN.sub(lambda m: m.group(1) + SECRET, line)
-        line = _AUTHINFO_P.sub(lambda m: m.group(1) + "********" + m.group(2), line)
-        out.append(line)
-    return "".join(out)
-
-
-def queue_frame(lab) -> pd.DataFrame:
-    """The mailserver's queues (``mailq``): one row per message, with the reason it waits."""
-    frame = mailq.to_frame(mailq.parse(lab.exec("mailserver", ["mailq"]).stdout))
-    return frame[["queue", "id", "sender", "recipients", "reason"]]
-
-
-_RELAY_ADDRESS = re.compile(r"(?<=\S) \[[0-9.]+\]$")
-LOG_COLUMNS = ["queue_id", "program", "to", "mailer", "relay", "dsn", "stat"]
-
-
-def log_frame(lab, *, columns: list[str] | None = None, handover: bool = False) -> pd.DataFrame:
-    """Delivery attempts in /var/log/mail.log (lines with ``to=``), oldest first.
-
-    Includes the daemon's attempts (``sm-mta``) and queue runs started by hand
-    (``sendmail -q``). ``handover=False`` leaves out the local MSP's hand-over of each
-    submitted message to the MTA on 127.0.0.1. ``relay`` keeps the host name and
-    drops the address after it (each lab has its own addresses).
-    """
-    rows = maillog.parse(lab.exec("mailserver", ["cat", "/var/log/mail.log"]).stdout)
-    flat = []
-    for r in rows:
-        if "to" not in r["fields"]:
-            continue
-        relay = r["fields"].get("relay", "")
-        if not handover and relay.startswith("[127.0.0.1]"):
-            continue
-        flat.append({"queue_id": r["queue_id"], "program": r["program"], **r["fields"],
-                     "relay": _RELAY_ADDRESS.sub("", relay)})
-    columns = columns or LOG_COLUMNS
-    return pd.DataFrame(flat, columns=columns).fillna("")
-
-
-def inbox_frame(lab, role: str = "relayhost") -> pd.DataFrame:
-    """What the provider (or the LAN's mailhost) received, one row per message."""
-    source = lab.mailhost if role == "mailhost" else lab.provider
-    rows = [{"port": m["port"], "tls": m["tls"] or "none", "login": m["authenticated_as"] or "",
-             "mail_from": m["mail_from"], "rcpt_to": ", ".join(m["rcpt_tos"]),
-             "header_from": m["headers"].get("From", ""), "subject": m["headers"].get("Subject", "")}
-            for m in source.messages()]
-    return pd.DataFrame(rows, columns=["port", "tls", "login", "mail_from", "rcpt_to",
-                                       "header_from", "subject"])
-
-
-# ------------------------------------------------------------------ the lab as a picture
 
 _ROLE_NOTES = {
     "mailserver": ["Debian sendmail (as installed)", "listens on 127.0.0.1 only"],

@@ -6,7 +6,7 @@ Usage::
                             (".lan", "esmtp", "[%1.lan]"),
                             (".", "relay", "[relayhost.somedom.com]")])
     text = render_mailertable(mt)            # the /etc/mail/mailertable source
-    install_mailertable(lab, mt)             # write it and run makemap
+    configure.install_mailertable(lab, mt)   # labenv.configure writes it and runs makemap
 
     auth = AuthInfo("relayhost.somedom.com", I="user_name", P="password", M="PLAIN LOGIN")
     auth                                     # AuthInfo(... P='********' ...) -- masked
@@ -26,12 +26,10 @@ from dataclasses import dataclass, field, fields
 
 import pandas as pd
 
-from helpers.validate import (ConfigError, check_hostname, check_mailer, check_text)
+from labenv.errors import ConfigError
+from labenv.sendmail.secrets import MASK
+from labenv.sendmail.validate import check_hostname, check_mailer, check_text
 
-MAILERTABLE = "/etc/mail/mailertable"
-AUTH_DIR = "/etc/mail/auth"
-AUTHINFO = f"{AUTH_DIR}/client-info"
-MASK = "********"
 MAILERTABLE_COLUMNS = ["key", "mailer", "host"]
 AUTHINFO_COLUMNS = ["server", "U", "I", "P", "R", "M"]
 _DSN = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
@@ -222,49 +220,3 @@ def authinfo_from_frame(frame: pd.DataFrame) -> list[AuthInfo]:
                   for k, v in row.items() if k in AUTHINFO_COLUMNS}
         entries.append(AuthInfo(**values))
     return entries
-
-
-# ---------------------------------------------------------------- install into the lab
-
-def _install(lab, files: dict[str, str], modes: dict[str, int] | None = None) -> str:
-    """Write map sources and build their .db through labenv's all-or-nothing apply.
-
-    Hash maps are re-read by sendmail when their mtime changes: no reload needed.
-    """
-    from helpers.apply import ApplyError, apply_files
-
-    try:
-        return apply_files(lab, files, modes=modes, reload=False).make_output
-    except ApplyError as error:
-        raise ConfigError(next(iter(files)), str(error).splitlines()[0]) from None
-
-
-def install_mailertable(lab, frame: pd.DataFrame) -> str:
-    """Write /etc/mail/mailertable from ``frame`` and rebuild mailertable.db; returns the text."""
-    text = render_mailertable(frame)
-    _install(lab, {MAILERTABLE: text})
-    return text
-
-
-def install_authinfo(lab, entries: list[AuthInfo]) -> None:
-    """Create /etc/mail/auth (mode 700), write client-info (600) and build client-info.db (600)."""
-    text = render_authinfo(entries)
-    lab.exec("mailserver", ["install", "-d", "-m", "700", AUTH_DIR]).check()
-    _install(lab, {AUTHINFO: text}, modes={AUTHINFO: 0o600})
-
-
-def check_auth_permissions(lab) -> list[str]:
-    """Problems with the credentials' protection: directory missing or not 700, files others can read."""
-    result = lab.exec("mailserver", ["stat", "-c", "%a", AUTH_DIR])
-    if result.exit_code != 0:
-        return [f"{AUTH_DIR} does not exist"]
-    problems = []
-    mode = result.stdout.strip()
-    if int(mode, 8) & 0o777 != 0o700:      # /etc/mail is setgid, so 2700 is fine
-        problems.append(f"{AUTH_DIR} has mode {mode}, should be 700")
-    files = lab.exec("mailserver", ["find", AUTH_DIR, "-type", "f", "-printf", "%m %p\\n"])
-    for line in files.stdout.splitlines():
-        mode, _, path = line.partition(" ")
-        if int(mode, 8) & 0o004:
-            problems.append(f"{path} is readable by every user (mode {mode})")
-    return problems

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers.parsers import maillog
+    from labenv.sendmail.parsers import maillog
     rows = maillog.parse(lab.exec("mailserver", ["cat", "/var/log/mail.log"]).stdout)
     maillog.to_frame(rows)        # one column per field (to, from, stat, dsn, relay, ...)
 

@@ -5,9 +5,17 @@ set through :meth:`SendmailMc.with_config` live in one marked block placed right
 above ``MAILER_DEFINITIONS`` (sendmail ignores ``define``s after ``MAILER()`` and
 refuses ``FEATURE()`` there)::
 
-    >>> mc = SendmailMc.parse(open("tests/fixtures/sendmail.mc--bookworm-default").read())
+    >>> mc = SendmailMc.parse(open("tests/fixtures/sendmail.mc--default-bookworm").read())
     >>> new = mc.with_config(RelayConfig(relay_port=587, mailertable=True))
-    >>> print(new.diff())            # unified diff against the file as read
+    >>> print(new.diff(context=0))   # unified diff against the file as read
+    --- a/sendmail.mc
+    +++ b/sendmail.mc
+    @@ -104,0 +105,4 @@
+    +dnl # BEGIN relay settings
+    +define(`RELAY_MAILER_ARGS',`TCP $h 587')dnl
+    +FEATURE(`mailertable')dnl
+    +dnl # END relay settings
+    <BLANKLINE>
     >>> new.config().relay_port
     587
 """
@@ -18,12 +26,16 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from helpers.validate import (ConfigError, check_domain, check_hostname, check_m4_safe,
-                              check_mailer, check_port)
+from labenv.errors import ConfigError
+from labenv.sendmail.paths import AUTHINFO_DB, STARTTLS_M4
+from labenv.sendmail.validate import (check_domain, check_hostname, check_m4_safe, check_mailer,
+                                      check_port)
 
-AUTHINFO_DB = "/etc/mail/auth/client-info.db"
-STARTTLS_M4 = "/etc/mail/tls/starttls.m4"
-from labenv.howto import ANCHOR, BLOCK_BEGIN, BLOCK_END  # noqa: E402  (one block, one place)
+#: sendmail ignores a define after MAILER() and m4 refuses a FEATURE there, so every
+#: knob line goes into one marked block right above this line.
+ANCHOR = "MAILER_DEFINITIONS"
+BLOCK_BEGIN = "dnl # BEGIN relay settings\n"
+BLOCK_END = "dnl # END relay settings\n"
 
 _Q = r"\s*`([^`']*)'\s*"          # one m4-quoted argument, captured
 _TAIL = r"\)\s*(?:dnl\b.*)?$"

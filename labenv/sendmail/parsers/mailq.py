@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers.parsers import mailq
+    from labenv.sendmail.parsers import mailq
     rows = mailq.parse(lab.exec("mailserver", ["mailq"]).stdout)
     mailq.to_frame(rows)
 

@@ -1,0 +1,12 @@
+"""Where Debian's sendmail keeps what the howto touches."""
+
+ETC_MAIL = "/etc/mail"
+MC = "/etc/mail/sendmail.mc"
+CF = "/etc/mail/sendmail.cf"
+CF_ERRORS = "/etc/mail/sendmail.cf.errors"
+MAILERTABLE = "/etc/mail/mailertable"
+AUTH_DIR = "/etc/mail/auth"
+AUTHINFO = "/etc/mail/auth/client-info"
+AUTHINFO_DB = "/etc/mail/auth/client-info.db"
+STARTTLS_M4 = "/etc/mail/tls/starttls.m4"
+MAIL_LOG = "/var/log/mail.log"
