@@ -2,11 +2,11 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-DEBIAN ?= bookworm
+SUITE  ?= bookworm
 PORT   ?= 8888
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: lab lab-server setup venv images test quick integration notebooks notebooks-refresh docs browser bench clean distclean
+.PHONY: lab lab-server setup venv images test quick lint unit integration notebooks notebooks-refresh docs browser bench clean distclean
 
 venv: $(VENV)/.installed
 # constraints.txt pins every package at the versions the notebooks were verified with.
@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 # Docker engine (installed and started on a root Debian host if none answers) and images.
 setup: venv
-	$(PY) -m labenv setup --debian $(DEBIAN)
+	$(PY) -m labenv setup --suite $(SUITE)
 
 images: setup
 
@@ -31,8 +31,17 @@ lab: setup
 lab-server:
 	$(MAKE) lab NO_BROWSER=1
 
-quick: venv
+# ruff, and the one-way layers (import-linter's contracts in pyproject.toml).
+lint: venv
+	$(VENV)/bin/ruff check labenv helpers tests bench tools
+	$(VENV)/bin/lint-imports
+
+# No Docker: the lint, the unit tests and the examples in the docstrings.
+unit: venv
 	$(PYTEST) tests/unit -q
+	$(PYTEST) --doctest-modules labenv helpers -q
+
+quick: lint unit
 
 integration: setup
 	$(PYTEST) tests/integration tests/robustness -q
@@ -48,10 +57,11 @@ notebooks: setup
 browser: setup
 	$(PYTEST) tests/browser -q
 
-# Everything: unit, integration, notebooks (nbval), browser.
-test: setup
+# Everything: lint, unit, doctests, integration, robustness, trixie, notebooks (nbval), browser.
+test: lint setup
 	$(PYTEST) tests/unit tests/integration tests/robustness -q
-	$(PY) -m labenv setup --debian trixie
+	$(PYTEST) --doctest-modules labenv helpers -q
+	$(PY) -m labenv setup --suite trixie
 	LABENV_TEST_SUITE=trixie $(PYTEST) tests/integration/test_lab.py -q
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 	  $(PYTEST) --nbval notebooks --nbval-sanitize-with tests/nbval-sanitize.cfg -q; fi

@@ -19,7 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labenv import Lab, LabError, build, engine, howto
+from labenv import Lab, LabError, build, engine
+from labenv.configure import apply_howto, apply_mc, install_mailertable, read_mc
+from labenv.sendmail.maps import mailertable_frame
+from labenv.testmode import route_table
 from labenv.lab import LABEL_LAB, remove_by_label
 from labenv.topology import ROLES
 
@@ -247,16 +250,13 @@ def wait_idle(lab: Lab, timeout: float = 20) -> None:
 
 def reconfigure(lab: Lab, reps: int = 4) -> Figure:
     """Edit sendmail.mc (SMART_HOST), make, reload, until `/parse` shows the new route."""
-    from helpers.apply import apply_mc, read_mc
-    from helpers.bt import route_table
-    from labenv.sendmail.mc import SendmailMc
 
     targets = ["[relayhost.somedom.com]", "[mailhost.private.lan]"]
     times, steps = [], []
     for i in range(reps):
         host = targets[i % 2]
         started = time.monotonic()
-        mc = SendmailMc.parse(read_mc(lab))
+        mc = read_mc(lab)
         new = mc.with_config(mc.config().replace(smart_host=f"relay:{host}"))
         t_apply, _ = timed(apply_mc, lab, new.text)
         t_route, table = timed(route_table, lab, ["friend@example.com"])
@@ -271,7 +271,6 @@ def reconfigure(lab: Lab, reps: int = 4) -> Figure:
     bt_floor = median_of([timed(lab.exec, "mailserver", ["sendmail", "-bt"], stdin="")[0]
                           for _ in range(3)])
     # A mailertable edit needs no reload: sendmail re-reads a hash map that changed.
-    from helpers.maps import install_mailertable, mailertable_frame
     rows = [(".bench.example", "esmtp", "[mailhost.private.lan]")]
     t_map, _ = timed(install_mailertable, lab, mailertable_frame(rows))
     value = median_of(times)
@@ -292,8 +291,7 @@ def addresses_200() -> list[str]:
 
 
 def route_200(lab: Lab) -> Figure:
-    """helpers.bt.route_table (one -bt process) against one `sendmail -bt` exec per address."""
-    from helpers.bt import route_table
+    """labenv.testmode.route_table (one -bt process) against one `sendmail -bt` exec per address."""
     from labenv.sendmail.parsers import bt as bt_parser
 
     addresses = addresses_200()
@@ -457,4 +455,4 @@ def cleanup_leftovers() -> None:
 
 
 def howto_applied(lab: Lab) -> None:
-    howto.apply(lab, "fixed")
+    apply_howto(lab, "fixed")

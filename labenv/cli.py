@@ -17,7 +17,7 @@ from . import build, configure, engine, mail, testmode
 from .errors import LabenvError, LabError, NotSo
 from .lab import Lab, check_name, list_labs, remove_by_label
 from .sendmail import howto
-from .sendmail.validate import check_address
+from .sendmail.validate import check_mail_address
 from .topology import ROLES
 
 #: Verbs that act on one lab: the only ones that take --lab.
@@ -130,7 +130,7 @@ def cmd_inbox(args) -> int:
 
 
 def cmd_bt(args) -> int:
-    addresses = [check_address("address", a) for a in args.addresses]
+    addresses = [check_mail_address("address", a) for a in args.addresses]
     frame = testmode.route_table(Lab.attach(args.lab), addresses)
     rows = frame[["address", "mailer", "host", "user", "key"]].to_dict("records")
     print(json.dumps(rows, indent=1) if args.json else table(rows, ["address", "mailer", "host", "user", "key"]))

@@ -10,7 +10,7 @@ refuses ``FEATURE()`` there)::
     >>> print(new.diff(context=0))   # unified diff against the file as read
     --- a/sendmail.mc
     +++ b/sendmail.mc
-    @@ -104,0 +105,4 @@
+    @@ -100,0 +101,4 @@
     +dnl # BEGIN relay settings
     +define(`RELAY_MAILER_ARGS',`TCP $h 587')dnl
     +FEATURE(`mailertable')dnl

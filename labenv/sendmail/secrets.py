@@ -23,7 +23,7 @@ USERNAME_CHALLENGE = "VXNlcm5hbWU6"
 
 _AUTHINFO_P = re.compile(r'"P([:=])[^"]*"')
 _CLIENT = re.compile(r"^((?:050 )?(?:>>>| ~>|  ->) ?)(.*)$")
-_SERVER = re.compile(r"^(?:050 )?(?:<<<|<~|<-)? ?(\d{3})[ -]?(\S*)")
+_SERVER = re.compile(r"^(?:050 )?\s*(?:<<<|<~|<-)?\s*(\d{3})[ -]?(\S*)")
 
 
 def mask_authinfo(text: str) -> str:

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from helpers.exercises import EXERCISES, exercise
-from tests.conftest import fresh_test_lab
+from tests.support import fresh_test_lab
 
 pytestmark = pytest.mark.integration
 

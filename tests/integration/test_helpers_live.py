@@ -1,13 +1,14 @@
-"""helpers against real Debian sendmail (the ``lab`` fixture comes from conftest)."""
+"""The live layer (labenv.configure, labenv.testmode) and the pure routing model against real sendmail."""
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import bt
-from helpers.apply import ApplyError, apply_mc, read_mc
-from helpers.maps import (AuthInfo, check_auth_permissions, install_authinfo,
-                          install_mailertable, mailertable_frame)
-from labenv.sendmail.mc import SendmailMc
+from labenv import testmode
+from labenv.configure import (apply_mc, auth_permission_problems, install_authinfo,
+                              install_mailertable, read_mc, set_knobs)
+from labenv.errors import Refused
+from labenv.sendmail.maps import AuthInfo, mailertable_frame
+from labenv.sendmail.paths import MC
 from labenv.sendmail.routing import route
 from labenv.topology import canonical_names
 
@@ -26,35 +27,34 @@ def _cat(lab, path):
 
 
 def test_broken_mc_is_rolled_back(lab):
-    before_mc, before_cf = read_mc(lab), _cat(lab, "/etc/mail/sendmail.cf")
+    before_mc, before_cf = _cat(lab, MC), _cat(lab, "/etc/mail/sendmail.cf")
     broken = before_mc + "FEATURE(`mailertable')dnl\n"       # FEATURE after MAILER()
-    with pytest.raises(ApplyError, match="FEATURE\\(\\) should be before MAILER\\(\\)"):
+    with pytest.raises(Refused, match="m4 reported errors") as refused:
         apply_mc(lab, broken)
-    assert read_mc(lab) == before_mc
+    assert any("FEATURE() should be before MAILER()" in line for line in refused.value.errors)
+    assert _cat(lab, MC) == before_mc
     assert _cat(lab, "/etc/mail/sendmail.cf") == before_cf
 
 
 def test_relay_port_changes_only_relay(lab):
-    mc = SendmailMc.parse(read_mc(lab))
-    apply_mc(lab, mc.with_config(mc.config().replace(relay_port=587, relay_mailer="esmtp")).text)
-    lines = bt.mailer_lines(lab)
+    set_knobs(lab, relay_port=587, relay_mailer="esmtp")
+    lines = testmode.mailer_lines(lab)
     assert lines["relay"].endswith("A=TCP $h 587") and lines["esmtp"].endswith("A=TCP $h")
 
 
 def test_authinfo_permissions(lab):
     install_authinfo(lab, [AuthInfo("relayhost.somedom.com", I="user_name", P="password",
                                     M="PLAIN LOGIN")])
-    assert check_auth_permissions(lab) == []
+    assert auth_permission_problems(lab) == []
     lab.exec("mailserver", ["chmod", "755", "/etc/mail/auth"]).check()
-    assert any("should be 700" in p for p in check_auth_permissions(lab))
+    assert any("should be 700" in p for p in auth_permission_problems(lab))
     lab.exec("mailserver", ["chmod", "700", "/etc/mail/auth"]).check()
 
 
 @pytest.fixture(scope="module")
 def with_mailertable(lab):
-    mc = SendmailMc.parse(read_mc(lab))
-    if not mc.config().mailertable:
-        apply_mc(lab, mc.with_config(mc.config().replace(mailertable=True)).text)
+    if not read_mc(lab).config().mailertable:
+        set_knobs(lab, mailertable=True)
     return lab
 
 
@@ -67,8 +67,8 @@ def test_model_matches_real_parse(with_mailertable, table, hosts):
     frame = mailertable_frame([(k, m, h) for k, (m, h) in table.items()])
     install_mailertable(lab, frame)
     addresses = [f"user@{h}" for h in hosts]
-    real = bt.route_table(lab, addresses)
-    local = bt.bt_class(lab, "w")
+    real = testmode.route_table(lab, addresses)
+    local = testmode.class_members(lab, "w")
     for row in real.itertuples():
         model = route(row.address, frame, local_names=local, canonical=canonical_names())
         assert (row.mailer, row.host, row.user, row.key) == (

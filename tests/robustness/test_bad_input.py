@@ -9,13 +9,12 @@ marker file that an injected command would create must never appear.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.robustness.conftest import cli, config_state, one_line_error
+from tests.support import cli, config_state, one_line_error
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +32,6 @@ HOSTILE = {
     "spaces": "relay host.example",
 }
 BAD_PORTS = [0, 65536, "25x", -1, "", True, 25.5, "２５", "25; rm -rf /", "587\n"]
-HAS_WIDGETS = importlib.util.find_spec("helpers.widgets") is not None
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +129,7 @@ def test_cli_subject_cannot_inject_a_header(howto_lab):
     done = cli("send", "--lab", howto_lab.name, "--from", "root", "--to", "friend@example.com",
                "--subject", subject)
     assert done.returncode == 0, done.stderr
-    from tests.conftest import wait_until
+    from tests.support import wait_until
     [message] = wait_until(lambda: [m for m in howto_lab.provider.messages()
                                     if (m["headers"].get("Subject") or "").startswith("hello")],
                            what="the message at the provider")
@@ -157,11 +155,10 @@ def _relay_cases():
 @pytest.mark.parametrize("field,value", list(_relay_cases()),
                          ids=lambda v: repr(v)[:24])
 def test_relayconfig_refuses_and_nothing_is_applied(field, value, howto_lab):
-    from helpers.apply import apply_mc, read_mc
-    from labenv.sendmail.mc import SendmailMc
-    from helpers.validate import ConfigError
+    from labenv.configure import apply_mc, read_mc
+    from labenv.errors import ConfigError
 
-    mc = SendmailMc.parse(read_mc(howto_lab))
+    mc = read_mc(howto_lab)
     with pytest.raises(ConfigError) as caught:
         apply_mc(howto_lab, mc.with_config(mc.config().replace(**{field: value})).text)
     assert_one_line(caught.value, field)
@@ -181,8 +178,9 @@ def _mailertable_cases():
 
 @pytest.mark.parametrize("field,row", list(_mailertable_cases()), ids=lambda v: repr(v)[:30])
 def test_mailertable_row_refused_and_nothing_is_installed(field, row, howto_lab):
-    from helpers.maps import install_mailertable, mailertable_frame
-    from helpers.validate import ConfigError
+    from labenv.configure import install_mailertable
+    from labenv.errors import ConfigError
+    from labenv.sendmail.maps import mailertable_frame
 
     with pytest.raises(ConfigError) as caught:
         install_mailertable(howto_lab, mailertable_frame([row]))
@@ -209,8 +207,9 @@ def _authinfo_cases():
 
 @pytest.mark.parametrize("field,values", list(_authinfo_cases()), ids=lambda v: repr(v)[:30])
 def test_authinfo_field_refused_and_nothing_is_installed(field, values, howto_lab):
-    from helpers.maps import AuthInfo, install_authinfo
-    from helpers.validate import ConfigError
+    from labenv.configure import install_authinfo
+    from labenv.errors import ConfigError
+    from labenv.sendmail.maps import AuthInfo
 
     with pytest.raises(ConfigError) as caught:
         install_authinfo(howto_lab, [AuthInfo(**values)])
@@ -218,7 +217,7 @@ def test_authinfo_field_refused_and_nothing_is_installed(field, values, howto_la
     assert "password" not in line or values.get("P") != "password"
 
 
-# -- helpers.bt addresses ---------------------------------------------------------------
+# -- sendmail -bt addresses ---------------------------------------------------------------
 BT_BAD = {k: v for k, v in HOSTILE.items() if k in ("empty", "overlong", "non-ascii", "newline")}
 BT_BAD.update({"leading-space": " root", "nul": "ro\0ot", "cr": "a@b.c\r/quit",
                "trailing-newline": "root\n"})
@@ -226,19 +225,19 @@ BT_BAD.update({"leading-space": " root", "nul": "ro\0ot", "cr": "a@b.c\r/quit",
 
 @pytest.mark.parametrize("key", sorted(BT_BAD))
 def test_bt_address_refused(key, howto_lab):
-    from helpers.bt import bt_map, route_table
-    from helpers.validate import ConfigError
+    from labenv.errors import ConfigError
+    from labenv.testmode import lookup, route_table
 
     with pytest.raises(ConfigError) as caught:
         route_table(howto_lab, ["friend@example.com", BT_BAD[key]])
     assert_one_line(caught.value, "address")
     if key != "empty":
         with pytest.raises(ConfigError):
-            bt_map(howto_lab, "mailertable", BT_BAD[key])
+            lookup(howto_lab, "mailertable", BT_BAD[key])
 
 
 def test_bt_odd_but_legal_addresses_are_data(howto_lab):
-    from helpers.bt import route_table
+    from labenv.testmode import route_table
 
     odd = [f"$(touch {MARKER})@example.com", f"`touch {MARKER}`@example.com",
            "x; rm -rf /@example.com", "dnl@example.com"]
@@ -247,11 +246,9 @@ def test_bt_odd_but_legal_addresses_are_data(howto_lab):
     assert set(table["host"]) == {"[relayhost.somedom.com]"}
 
 
-# -- widgets (helpers/widgets.py) ----------------------------------------------------------
-needs_widgets = pytest.mark.skipif(not HAS_WIDGETS, reason="helpers/widgets.py does not exist")
+# -- widgets (helpers.widgets) ----------------------------------------------------------
 
 
-@needs_widgets
 @pytest.mark.parametrize("knob,value", [("relay_port", p) for p in ("0", "65536", "25x", "２５")]
                          + [(k, v) for k in ("smart_host", "masquerade_as", "auth_mechanisms")
                             for v in HOSTILE.values() if v]
@@ -266,7 +263,6 @@ def test_mc_editor_refuses_in_one_line(knob, value, howto_lab):
     assert "nothing was applied" in str(editor.result())
 
 
-@needs_widgets
 @pytest.mark.parametrize("row", [(v, "esmtp", "[mailhost.private.lan]") for k, v in HOSTILE.items()
                                  if k not in ("dnl", "newline")]
                          + [(".x.lan", "evil", "[mailhost.private.lan]"),
@@ -280,7 +276,6 @@ def test_mailertable_editor_refuses_in_one_line(row, howto_lab):
     one_line_error(outcome.error)
 
 
-@needs_widgets
 @pytest.mark.parametrize("values", [{"I": "", "P": "x"}, {"I": "a\nb", "P": "x"},
                                     {"I": "user_name", "P": ""},
                                     {"I": "user_name", "P": "x", "M": "plain"},
@@ -297,7 +292,6 @@ def test_authinfo_editor_refuses_in_one_line_without_showing_password(values, ho
     assert "password" not in str(editor.result())
 
 
-@needs_widgets
 @pytest.mark.parametrize("text", ["", " ", "a" * 300 + "@example.com", "ü@example.com",
                                   "ro\0ot"], ids=repr)
 def test_address_tester_refuses_in_one_line(text, howto_lab):

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from tests.robustness.conftest import message_id, queue_ids, wait_until
+from tests.support import message_id, queue_ids, wait_until
 
 pytestmark = pytest.mark.integration
 

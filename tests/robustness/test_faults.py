@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from tests.robustness.conftest import deferred, message_id, queue_ids, unique_subject, wait_until
+from tests.support import deferred, message_id, queue_ids, unique_subject, wait_until
 
 pytestmark = pytest.mark.integration
 

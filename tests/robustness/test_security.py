@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.robustness.conftest import ROOT, cli, unique_subject, wait_until
+from tests.support import ROOT, cli, unique_subject, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -104,9 +104,9 @@ def test_provider_refuses_auth_before_starttls_and_mail_without_auth(howto_lab):
 
 
 def test_credentials_have_the_howtos_permissions(howto_lab):
-    from helpers.maps import check_auth_permissions
+    from labenv.configure import auth_permission_problems
 
-    assert check_auth_permissions(howto_lab) == []
+    assert auth_permission_problems(howto_lab) == []
     modes = howto_lab.exec("mailserver", ["sh", "-c",
                            "stat -c '%a %U %n' /etc/mail/auth /etc/mail/auth/*"]).check().stdout
     rows = {line.split()[2]: line.split()[:2] for line in modes.splitlines()}

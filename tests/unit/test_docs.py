@@ -20,7 +20,7 @@ def test_every_notebook_becomes_a_page_linked_from_the_index(tmp_path):
 
 
 def test_the_readme_picture_is_the_lab_as_it_is_defined():
-    from helpers.lessons import topology_svg
+    from helpers.picture import topology_svg
 
     stored = (build_docs.ROOT / "docs" / "topology.svg").read_text()
-    assert stored == topology_svg(None), "regenerate docs/topology.svg from helpers.lessons.topology_svg(None)"
+    assert stored == topology_svg(None), "regenerate docs/topology.svg from helpers.picture.topology_svg(None)"

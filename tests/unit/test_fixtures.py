@@ -19,7 +19,7 @@ CASES = sorted(p.stem for p in FIXTURES.glob("*--*.out"))
 
 def _parse(name: str) -> list[dict]:
     command = name.split("--", 1)[0]
-    parser = importlib.import_module(f"helpers.parsers.{command}")
+    parser = importlib.import_module(f"labenv.sendmail.parsers.{command}")
     return parser.parse((FIXTURES / f"{name}.out").read_text())
 
 
@@ -37,7 +37,7 @@ def test_fixture(name):
 @pytest.mark.parametrize("name", CASES)
 def test_fixture_to_frame(name):
     command = name.split("--", 1)[0]
-    parser = importlib.import_module(f"helpers.parsers.{command}")
+    parser = importlib.import_module(f"labenv.sendmail.parsers.{command}")
     assert len(parser.to_frame(_parse(name))) == len(_parse(name))
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from labenv.sendmail.mc import ANCHOR, BLOCK_BEGIN, RelayConfig, SendmailMc
-from labenv import howto
-from helpers.validate import ConfigError
+from labenv.sendmail import howto
+from labenv.errors import ConfigError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DEFAULTS = sorted(FIXTURES.glob("sendmail.mc--default-*"))
@@ -37,7 +37,7 @@ def test_howto_lines_before_mailer_definitions(default):
     anchor = lines.index(ANCHOR)
     block = lines[lines.index(BLOCK_BEGIN.strip()):anchor]
     # The same lines, in the same order, as `labenv apply howto --variant literal` writes.
-    assert block[1:-1] == howto.MC_LINES["literal"]
+    assert block[1:-1] == howto.mc_lines("literal")
     assert lines[anchor + 1:anchor + 3] == ["MAILER(`local')dnl", "MAILER(`smtp')dnl"]
     assert new.config() == HOWTO
     assert new.problems() == []

@@ -3,7 +3,7 @@ import base64
 
 import pytest
 
-from helpers.apply import make_errors
+from labenv.sendmail.parsers import make
 from labenv.sendmail.parsers import bt, dialogue, maillog
 
 
@@ -34,6 +34,8 @@ def test_maillog_classic_time_and_fields():
 
 def test_make_errors():
     out = "Updating mailertable ...\nmakemap: /etc/mail/mailertable.new.db: line 4: no RHS for LHS x\n"
-    assert make_errors(out, "") == ["makemap: /etc/mail/mailertable.new.db: line 4: no RHS for LHS x"]
-    assert make_errors("fine\n", "*** ERROR: FEATURE() should be before MAILER()\n") == [
-        "*** ERROR: FEATURE() should be before MAILER()"]
+    assert make.errors(out) == ["makemap: /etc/mail/mailertable.new.db: line 4: no RHS for LHS x"]
+    cf = ("lab-apply: m4 reported errors building sendmail.cf; /etc/mail restored\nfine\n"
+          "--- sendmail.cf.errors\n*** ERROR: FEATURE() should be before MAILER()\n")
+    assert make.errors(cf) == ["*** ERROR: FEATURE() should be before MAILER()"]
+    assert make.errors("m4: x\nm4: x\n") == ["m4: x"]   # each line once

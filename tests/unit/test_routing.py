@@ -2,7 +2,7 @@
 (sendmail 8.17.1.9, bookworm), see tests/fixtures/bt--parse-howto.out."""
 import pytest
 
-from helpers.maps import mailertable_frame
+from labenv.sendmail.maps import mailertable_frame
 from labenv.sendmail.routing import Route, candidate_keys, expand, route, route_frame, split_address
 
 HOWTO = {".darknet.lan": "esmtp:[mailhost.private.lan]", ".lan": "esmtp:[%1.lan]",

@@ -2,7 +2,8 @@
 import pytest
 
 from labenv.sendmail.mc import RelayConfig, check_smart_host
-from helpers.validate import (ConfigError, check_address, check_domain, check_hostname,
+from labenv.errors import ConfigError
+from labenv.sendmail.validate import (check_address, check_domain, check_hostname,
                               check_m4_safe, check_mailer, check_port)
 
 

@@ -1,7 +1,10 @@
-"""helpers.lessons: credentials masked in dialogues and authinfo text; the topology drawing."""
+"""Credentials masked in dialogues and authinfo text (labenv.sendmail.secrets); the topology drawing."""
 import base64
 
-from helpers.lessons import SECRET, mask_secrets, topology_svg
+from helpers.picture import topology_svg
+from labenv.sendmail.secrets import CREDENTIALS as SECRET
+from labenv.sendmail.secrets import mask_dialogue as mask_secrets
+from labenv.sendmail.secrets import mask_users
 from labenv.topology import ROLES
 
 VERBOSE = """\
@@ -39,6 +42,17 @@ def test_mask_secrets_swaks_and_authinfo_lines():
 def test_mask_secrets_leaves_ordinary_text_alone():
     text = "mailer relay, host [relayhost.somedom.com], user foo@somedom.com\n>>> EHLO x\n"
     assert mask_secrets(text) == text
+
+
+def test_mask_secrets_hides_every_answer_to_a_challenge_but_the_login_user_name():
+    text = " ~> AUTH PLAIN\n <~ 334 \n ~> AHVzZXIAcGFzcw==\n <~ 235 ok\n ~> MAIL FROM:<a@b.c>\n"
+    masked = mask_secrets(text)
+    assert "AHVzZXIAcGFzcw==" not in masked and f" ~> {SECRET}" in masked
+    assert " ~> MAIL FROM:<a@b.c>" in masked
+
+
+def test_mask_users_keeps_the_names_only():
+    assert mask_users({"user_name": "password"}) == {"user_name": "********"}
 
 
 def test_topology_svg_names_every_role_and_the_ports():

@@ -13,20 +13,11 @@ import pytest
 
 from labenv import Lab, LabError, engine
 from labenv.lab import LABEL_LAB, list_labs
-from tests.robustness.conftest import ROOT, cli, wait_until
+from tests.support import ROOT, cli, leftovers, wait_until
 
 pytestmark = pytest.mark.integration
 
 CYCLES = 20
-
-
-def leftovers(name: str) -> dict[str, list[str]]:
-    client = engine.connect()
-    label = {"label": f"{LABEL_LAB}={name}"}
-    return {"containers": [c.name for c in client.containers.list(all=True, ignore_removed=True, filters=label)],
-            "networks": [n.name for n in client.networks.list(filters=label)],
-            "networks_by_name": [n.name for n in client.networks.list(names=[f"labenv-{name}-"])
-                                 if n.name.startswith(f"labenv-{name}-")]}
 
 
 def volumes_of(name: str) -> set[str]:

@@ -1,34 +1,20 @@
-"""Labs start, run side by side, and leave nothing behind."""
+"""One lab at a time through the CLI: up, status, down, doctor, and the errors a user meets.
+
+(Stress: many up/down cycles and killed kernels, is tests/robustness/test_lifecycle_under_stress.py.)
+"""
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 
 import pytest
 
 from labenv import Lab, LabError
-from labenv import engine
-from labenv.lab import list_labs
-from tests.conftest import wait_until
+from labenv.lab import _starting
+from tests.support import cli, leftovers
 
 pytestmark = pytest.mark.integration
 PREFIX = f"lc{os.getpid()}"
-
-
-def leftovers(name: str) -> dict[str, list]:
-    client = engine.connect()
-    label = {"label": f"labenv.lab={name}"}
-    return {"containers": client.containers.list(all=True, ignore_removed=True, filters=label),
-            "networks": client.networks.list(filters=label),
-            "volumes": client.volumes.list(filters=label)}
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "labenv", *args], capture_output=True, text=True,
-                          timeout=300, stdin=subprocess.DEVNULL)
 
 
 def test_two_labs_run_side_by_side_without_touching_each_other(suite):
@@ -45,38 +31,22 @@ def test_two_labs_run_side_by_side_without_touching_each_other(suite):
     finally:
         a.down()
         b.down()
-    assert leftovers(f"{PREFIX}-a") == leftovers(f"{PREFIX}-b") == {"containers": [], "networks": [], "volumes": []}
+    assert not any(leftovers(f"{PREFIX}-a").values()) and not any(leftovers(f"{PREFIX}-b").values())
 
 
 def test_down_removes_everything_and_the_cli_says_so(suite):
     name = f"{PREFIX}-c"
-    up = cli("up", "--lab", name, "--debian", suite)
+    up = cli("up", "--lab", name, "--suite", suite)
     assert up.returncode == 0, up.stderr
     assert f"lab {name} ({suite}) is up" in up.stdout
     status = cli("status", "--lab", name)
     assert status.returncode == 0 and "running" in status.stdout and "port 25 blocked" in status.stdout
     down = cli("down", "--lab", name)
     assert down.returncode == 0 and "removed 6 containers and networks" in down.stdout
-    assert leftovers(name) == {"containers": [], "networks": [], "volumes": []}
+    assert not any(leftovers(name).values()), leftovers(name)
     gone = cli("status", "--lab", name)
     assert gone.returncode == 2 and gone.stderr.strip() == (
         f"labenv: lab '{name}' is not running; start it with `python -m labenv up --lab {name}`")
-
-
-def test_clean_removes_what_a_killed_process_left_behind(suite):
-    name = f"{PREFIX}-k"
-    # A kernel that dies mid-lab: the process is killed as the containers come up.
-    proc = subprocess.Popen([sys.executable, "-c",
-                             f"from labenv import Lab; Lab.up({name!r}, {suite!r}); import time; time.sleep(600)"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_until(lambda: leftovers(name)["containers"], timeout=60, interval=0.05, what="the first container")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert name in list_labs()
-    clean = cli("clean", "--lab", name)
-    assert clean.returncode == 0, clean.stderr
-    assert leftovers(name) == {"containers": [], "networks": [], "volumes": []}
-    assert name not in list_labs()
 
 
 def test_environment_errors_are_one_line(suite):
@@ -93,9 +63,7 @@ def test_environment_errors_are_one_line(suite):
 
 
 def test_no_engine_is_one_line_with_the_way_out(monkeypatch):
-    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
-    result = subprocess.run([sys.executable, "-m", "labenv", "status"], capture_output=True, text=True,
-                            env=env, timeout=60)
+    result = cli("status", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"}, timeout=60)
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("labenv: no Docker engine answers: start one")
@@ -115,4 +83,37 @@ def test_a_lab_that_cannot_start_reports_why_and_leaves_nothing(monkeypatch, sui
     assert str(info.value) == (f"lab '{name}' did not start: the router container did not report "
                                "ready within 8 s (its log follows)")
     assert "labenv: router ready" in info.value.details   # the logs come with the error
-    assert leftovers(name) == {"containers": [], "networks": [], "volumes": []}
+    assert not any(leftovers(name).values()), leftovers(name)
+
+
+def test_a_second_up_of_a_lab_being_started_says_so_in_one_line(suite):
+    name = f"{PREFIX}-twin"
+    with _starting(name):                    # another `up --lab twin` is half-way
+        second = cli("up", "--lab", name, "--suite", suite)
+    assert second.returncode == 2
+    assert second.stderr.strip() == (
+        f"labenv: lab '{name}' is being started by another command right now; "
+        f"use it once that is done (`python -m labenv status --lab {name}`)")
+    assert not any(leftovers(name).values()), leftovers(name)
+
+
+def test_lab_given_after_the_verb_and_its_arguments_is_the_lab_used(suite):
+    name = f"{PREFIX}-probe"
+    assert cli("up", "--suite", suite, "--lab", name).returncode == 0
+    try:
+        done = cli("exec", "mailserver", "--lab", name, "--", "hostname", "-f")
+        assert (done.returncode, done.stdout.strip()) == (0, "mailserver.private.lan")
+        missing = cli("exec", "mailserver", "--lab", f"{PREFIX}-none", "--", "true")
+        assert missing.returncode == 2 and f"lab '{PREFIX}-none' is not running" in missing.stderr
+    finally:
+        cli("down", "--lab", name)
+
+
+def test_doctor_without_a_lab_informs_and_succeeds(suite):
+    done = cli("doctor", "--lab", f"{PREFIX}-absent", "--suite", suite)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("ok   docker engine: version ")
+    assert lines[1] == f"ok   images for {suite}: up to date"
+    assert lines[2] == (f"info lab {PREFIX}-absent: no lab running "
+                        f"(`python -m labenv up --lab {PREFIX}-absent` starts one)")
