@@ -1,7 +1,9 @@
 """The lab's images, built from the folders under labenv/images without any registry.
 
-Each image is tagged by a hash of its folder and the Debian suite, so an image is
-rebuilt only when its folder changed:
+Each image is built from its build context: its folder, and for the relayhost image also
+the provider's package laid out as a minimal labenv/ tree (`context`). The tag holds a
+hash of that context and the Debian suite, so an image is rebuilt only when its context
+changed:
 
     tag = images.ensure("mailserver", "bookworm")   # 'labenv/mailserver:bookworm-1a2b3c4d5e6f'
 
@@ -26,22 +28,56 @@ from docker.errors import APIError, BuildError, DockerException, ImageNotFound
 from . import engine
 from .errors import LabError
 
-HERE = Path(__file__).parent / "images"
+PACKAGE = Path(__file__).parent
+HERE = PACKAGE / "images"
 IMAGES = ("mailserver", "relayhost", "router")
 SUITES = ("bookworm", "trixie")
 DEFAULT_SUITE = "bookworm"
 MIRROR = os.environ.get("LABENV_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 LABEL = "labenv.image"
+#: Files of the labenv package an image's context carries beside its folder, as globs under
+#: labenv/; the packages above them get an empty __init__.py, so the tree imports nothing else.
+PACKAGE_FILES = {"relayhost": ("provider/*.py", "sendmail/secrets.py")}
+
+
+def _files(root: Path, pattern: str) -> list[Path]:
+    return sorted((p for p in root.glob(pattern) if p.is_file() and "__pycache__" not in p.parts),
+                  key=lambda p: p.parts)
+
+
+def context(name: str) -> dict[str, tuple[bytes, bool]]:
+    """The image's build context: path in the context -> (bytes, executable)."""
+    root = HERE / name
+    files = {p.relative_to(root).as_posix(): (p.read_bytes(), os.access(p, os.X_OK))
+             for p in _files(root, "**/*")}
+    for pattern in PACKAGE_FILES.get(name, ()):
+        for path in _files(PACKAGE, pattern):
+            relative = path.relative_to(PACKAGE)
+            for parent in reversed(relative.parents[:-1]):
+                files.setdefault(f"labenv/{parent.as_posix()}/__init__.py", (b"", False))
+            files.setdefault("labenv/__init__.py", (b"", False))
+            files[f"labenv/{relative.as_posix()}"] = (path.read_bytes(), False)
+    return dict(sorted(files.items(), key=lambda item: item[0].split("/")))
+
+
+def context_tar(name: str) -> bytes:
+    """The build context as an uncompressed tar, for `docker build` with a custom context."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for arcname, (data, executable) in context(name).items():
+            info = tarfile.TarInfo(arcname)
+            info.size, info.mode, info.mtime = len(data), 0o755 if executable else 0o644, 0
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
 
 
 def folder_hash(name: str, suite: str) -> str:
-    """A hash of every file in the image's folder (names, modes, bytes) and the suite."""
+    """A hash of the image's build context (names, modes, bytes) and the suite."""
     digest = hashlib.sha256(suite.encode())
-    root = HERE / name
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(b"x" if os.access(path, os.X_OK) else b"-")
-        digest.update(path.read_bytes())
+    for arcname, (data, executable) in context(name).items():
+        digest.update(arcname.encode())
+        digest.update(b"x" if executable else b"-")
+        digest.update(data)
     return digest.hexdigest()[:12]
 
 
@@ -136,7 +172,8 @@ def ensure(name: str, suite: str = DEFAULT_SUITE, say=print) -> str:
     say(f"labenv: building {tag}")
     client = engine.connect()
     try:
-        stream = client.api.build(path=str(HERE / name), tag=tag, buildargs={"DEBIAN": suite},
+        stream = client.api.build(fileobj=io.BytesIO(context_tar(name)), custom_context=True, tag=tag,
+                                  buildargs={"DEBIAN": suite},
                                   labels={LABEL: name, "labenv.suite": suite}, rm=True,
                                   forcerm=True, decode=True)
         for chunk in stream:
@@ -160,7 +197,7 @@ def missing(suite: str = DEFAULT_SUITE) -> list[str]:
 
 
 def prune_stale(say=print) -> int:
-    """Remove lab images whose tag no longer matches their folder; returns how many."""
+    """Remove lab images whose tag no longer matches their context; returns how many."""
     client = engine.connect()
     current = {tag_for(n, s) for n in IMAGES for s in SUITES}
     removed = 0

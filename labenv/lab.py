@@ -128,7 +128,7 @@ class Provider:
         self.ctl("clear")
 
     def wait_for_messages(self, count: int, timeout: float = 30.0) -> list[dict]:
-        """Wait until at least `count` messages arrived; NotSo if they do not."""
+        """Wait until at least `count` messages arrived; TimedOut if they do not."""
         def enough() -> list[dict] | None:
             messages = self.messages()
             return messages if len(messages) >= count else None

@@ -108,3 +108,14 @@ def leftovers(name: str) -> dict[str, list[str]]:
             "networks_by_name": [n.name for n in client.networks.list(names=[f"labenv-{name}-"])
                                  if n.name.startswith(f"labenv-{name}-")],
             "volumes": [v.name for v in client.volumes.list(filters=label)]}
+
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def save_screenshot(page, name: str) -> Path:
+    """A screenshot of the browser page in tests/artifacts/, for a person to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=False)
+    return path

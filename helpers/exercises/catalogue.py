@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import re
 
+from labenv.errors import LabError
+
 from . import checks as c
 from . import solutions as s
 from .framework import Exercise, Requirement
 from .prose import load
+
+
+class NoSuchExercise(LabError, LookupError):
+    """No notebook or exercise of that number or id (exit code 2 in the CLI)."""
 
 
 def _exercise(notebook: str, id: str, requirements: list[Requirement], solver, starter=None) -> Exercise:
@@ -79,7 +85,7 @@ _BY_KEY: dict[tuple[str, str], Exercise] = {(e.notebook, e.id): e for e in EXERC
 
 
 def notebook_number(notebook: object) -> str:
-    """``"2"``, ``"02"``, ``2`` or ``"02-The-Relay-..."`` -> ``"02"``; LookupError otherwise.
+    """``"2"``, ``"02"``, ``2`` or ``"02-The-Relay-..."`` -> ``"02"``; NoSuchExercise otherwise.
 
     >>> notebook_number("05-Routing-With-Smart-Host-And-Mailertable")
     '05'
@@ -87,7 +93,7 @@ def notebook_number(notebook: object) -> str:
     text = str(notebook).strip()
     match = re.match(r"^(\d{1,2})(?:-.*)?$", text)
     if not match:
-        raise LookupError(f"{text!r} is not a notebook number (like 02)")
+        raise NoSuchExercise(f"{text!r} is not a notebook number (like 02)")
     return f"{int(match.group(1)):02d}"
 
 
@@ -97,11 +103,11 @@ def notebooks() -> list[str]:
 
 
 def exercises_for(notebook: object) -> list[Exercise]:
-    """The exercises of one notebook, in order; LookupError if it has none."""
+    """The exercises of one notebook, in order; NoSuchExercise if it has none."""
     number = notebook_number(notebook)
     found = [e for e in EXERCISES if e.notebook == number]
     if not found:
-        raise LookupError(f"notebook {number} has no exercises "
+        raise NoSuchExercise(f"notebook {number} has no exercises "
                           f"(notebooks with exercises: {', '.join(notebooks())})")
     return found
 
@@ -113,4 +119,4 @@ def exercise(notebook: object, id: str) -> Exercise:
         return _BY_KEY[(number, id)]
     except KeyError:
         ids = ", ".join(e.id for e in exercises_for(number))
-        raise LookupError(f"notebook {number} has no exercise {id!r} (it has: {ids})") from None
+        raise NoSuchExercise(f"notebook {number} has no exercise {id!r} (it has: {ids})") from None

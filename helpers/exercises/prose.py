@@ -22,7 +22,8 @@ order them from a gentle pointer to the answer. A paragraph is shown as written:
 keep each on one line. Inline code holding m4 quotes needs double backticks
 with spaces, ``` `` FEATURE(`authinfo') `` ```, or it does not render.
 
-    >>> p = parse("# T\\n\\n## Task\\nDo it.\\n\\n## Hints\\n1. one\\n2. two\\n   more\\n\\n## Solution\\nThis.\\n")
+    >>> p = parse("# T\\n\\n## Task\\nDo it.\\n\\n## Hints\\n1. one\\n2. two\\n   more\\n\\n"
+    ...           "## Solution\\nThis.\\n")
     >>> p.title, p.task, p.hints, p.solution
     ('T', 'Do it.', ('one', 'two more'), 'This.')
 """

@@ -1,4 +1,4 @@
-"""How sendmail routes a list of test addresses: the table the address tester and the mailertable editor show."""
+"""How sendmail routes test addresses: the table under the address tester and the mailertable editor."""
 from __future__ import annotations
 
 import pandas as pd
@@ -24,9 +24,9 @@ def with_model(lab, real: pd.DataFrame, table: pd.DataFrame | None) -> pd.DataFr
                         smart_host=smart, canonical=canonical_names())
     hosts = [_clean(h) for h in model["host"]]
     out = real.copy()
-    out["model"] = [f"{m}:{h}" if h else m for m, h in zip(model["mailer"], hosts)]
+    out["model"] = [f"{m}:{h}" if h else m for m, h in zip(model["mailer"], hosts, strict=True)]
     out["agree"] = [(rm, _clean(rh)) == (mm, mh) for rm, rh, mm, mh in
-                    zip(real["mailer"], real["host"], model["mailer"], hosts)]
+                    zip(real["mailer"], real["host"], model["mailer"], hosts, strict=True)]
     return out
 
 

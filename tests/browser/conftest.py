@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = os.environ.get("LABENV_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 # A closed network: no background traffic, no first-run work, no sandbox as root.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -74,10 +73,3 @@ def page():
         yield page
         context.close()
         browser.close()
-
-
-def save_screenshot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=False)
-    return path

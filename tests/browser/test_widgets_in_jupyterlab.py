@@ -9,7 +9,7 @@ import re
 import nbformat
 import pytest
 
-from tests.browser.conftest import save_screenshot
+from tests.support import save_screenshot
 
 pytestmark = pytest.mark.browser
 PREFIX = f"br{os.getpid()}-"
@@ -25,9 +25,9 @@ def _notebook(path) -> None:
             "import os\n"
             f"os.environ['LABENV_LAB_PREFIX'] = {PREFIX!r}\n"
             "from helpers.notebook import start_lab\n"
-            "from labenv import howto\n"
+            "from labenv.configure import apply_howto\n"
             "lab = start_lab('w')\n"
-            "_ = howto.apply(lab, 'fixed')"),
+            "_ = apply_howto(lab, 'fixed')"),
         nbformat.v4.new_code_cell(
             "from helpers.widgets import MailertableEditor\n"
             f"editor = MailertableEditor(lab, addresses={ADDRESSES!r})\n"

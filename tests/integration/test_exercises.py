@@ -1,4 +1,7 @@
-"""Every exercise on a real fresh lab: not done at first, done after its solution."""
+"""Every exercise on a real fresh lab: not done at first, done after its solution; the instructors' CLI."""
+from __future__ import annotations
+
+import json
 import os
 import subprocess
 import sys
@@ -6,7 +9,7 @@ import sys
 import pytest
 
 from helpers.exercises import EXERCISES, exercise
-from tests.support import fresh_test_lab
+from tests.support import ROOT, fresh_test_lab, one_line_error
 
 pytestmark = pytest.mark.integration
 
@@ -44,24 +47,30 @@ def test_fix_the_queue_starts_with_the_stuck_message(fresh_lab):
     assert not before and "waiting for a working AuthInfo" in subjects   # delivered, not resent
 
 
-def _check(*args):
+def exercises_cli(*args: str) -> subprocess.CompletedProcess:
+    """`python -m helpers.exercises ARGS` as an instructor types it."""
     env = {**os.environ, "LABENV_QUIET": "1"}
-    return subprocess.run([sys.executable, "-m", "labenv", "check", *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+    return subprocess.run([sys.executable, "-m", "helpers.exercises", *args], cwd=ROOT, env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
 
 
 @pytest.mark.parametrize("ex", [exercise("02", "relay-port")], ids=["cli"])
 def test_check_verb(fresh_lab, ex):
-    run = _check("02", "--lab", fresh_lab.name)
+    run = exercises_cli("check", "02", "--lab", fresh_lab.name)
     assert run.returncode == 1, run.stderr
     assert "✘ the relay mailer connects to port 587" in run.stdout
+    assert "not done yet" in one_line_error(run.stderr)
     ex.solve(fresh_lab)
-    run = _check("2", "--lab", fresh_lab.name)
+    run = exercises_cli("--lab", fresh_lab.name, "check", "2")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "✔ the relay mailer connects to port 587" in run.stdout and "✘" not in run.stdout
-    run = _check("42", "--lab", fresh_lab.name)
-    assert run.returncode == 2 and "notebook 42 has no exercises" in run.stderr
-    assert len(run.stderr.strip().splitlines()) == 1
+    run = exercises_cli("check", "42", "--lab", fresh_lab.name)
+    assert run.returncode == 2 and "notebook 42 has no exercises" in one_line_error(run.stderr)
+
+
+def test_check_verb_without_the_lab_is_one_line_exit_2():
+    run = exercises_cli("check", "02", "--lab", f"t{os.getpid()}-nosuchlab")
+    assert run.returncode == 2 and "is not running" in one_line_error(run.stderr)
 
 
 def test_progress_shows_each_learner_where_they_are(suite):
@@ -71,14 +80,13 @@ def test_progress_shows_each_learner_where_they_are(suite):
     alice, bob = (Lab.up(f"{prefix}{who}-nb02", suite, say=lambda *_: None) for who in ("alice", "bob"))
     try:
         exercise("02", "relay-port").solve(bob)
-        run = subprocess.run([sys.executable, "-m", "labenv", "progress", "--prefix", prefix, "--json"],
-                             capture_output=True, text=True, timeout=120)
+        run = exercises_cli("progress", "--prefix", prefix, "--json")
         assert run.returncode == 0, run.stderr
-        import json
-
         rows = {row["learner"]: row for row in json.loads(run.stdout)}
         assert rows[f"{prefix}alice-nb"]["02"] == "1 to do"
         assert rows[f"{prefix}bob-nb"]["02"] == "done"
+        table = exercises_cli("progress", "--prefix", prefix)
+        assert table.returncode == 0 and table.stdout.splitlines()[0].split()[:3] == ["LEARNER", "01", "02"]
     finally:
         alice.down()
         bob.down()

@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 from labenv.sendmail.mc import SendmailMc
-from labenv.errors import NotSo
+from labenv.errors import Refused
+from labenv.sendmail.parsers import make
 from labenv.lab import ExecResult
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -73,15 +74,19 @@ class FakeLab:
                               if p.startswith(root + "/")))
         return fail(f"fake lab does not know {argv!r}")
 
+    def read_file(self, role, path) -> str:
+        return self.exec(role, ["cat", "--", path]).check().stdout
+
     def apply_files(self, files, *, modes=None, reload=True) -> str:
         if self.fail_apply:
-            raise NotSo(self.fail_apply)
+            raise _refused(self.fail_apply)
         mc = files.get(MC)
         if mc is not None:
             tail = mc.split("MAILER_DEFINITIONS", 1)[1]
             if "FEATURE(" in tail:
-                raise NotSo("lab-apply: m4 reported errors; /etc/mail restored\n"
-                            "*** ERROR: FEATURE() should be before MAILER()")
+                raise _refused("lab-apply: m4 reported errors; /etc/mail restored\n"
+                               "--- sendmail.cf.errors\n"
+                               "*** ERROR: FEATURE() should be before MAILER()")
         self.files.update(files)
         for path in files:
             self.modes[path] = (modes or {}).get(path, 0o644)
@@ -129,3 +134,10 @@ class FakeLab:
     def writes(self) -> int:
         """How many times something was written to the mailserver."""
         return len(self.applied)
+
+
+def _refused(text: str) -> Refused:
+    """What Lab.apply_files raises when lab-apply refuses: the reason, make's error lines."""
+    first = next((line for line in text.splitlines() if line.startswith("lab-apply: ")),
+                 text.splitlines()[0])
+    return Refused(first.removeprefix("lab-apply: "), make.errors(text), details=text)

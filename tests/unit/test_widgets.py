@@ -1,13 +1,24 @@
 """The widgets' logic on a fake lab: refusals change nothing, passwords stay masked."""
+import base64
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from helpers import widgets
-from helpers.validate import ConfigError
-from helpers.widgets import (AddressTester, AuthInfoEditor, DialogueViewer, InboxViewer,
-                             MailertableEditor, McEditor, mask_authinfo_value)
+from helpers.widgets import (
+    AddressTester,
+    AuthInfoEditor,
+    DialogueViewer,
+    InboxViewer,
+    MailertableEditor,
+    McEditor,
+    routes,
+)
+from helpers.widgets.dialogue_viewer import TEXT_WIDTH
+from helpers.widgets.form import MAKE_FAILED, NOTHING_APPLIED
+from labenv.errors import ConfigError, NotSo, Refused
+from labenv.sendmail.parsers import dialogue, make
+from labenv.sendmail.secrets import CREDENTIALS
 from tests.unit.fakelab import MC, FakeLab
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -48,8 +59,9 @@ def test_mc_editor_refuses_bad_input_and_writes_nothing(lab, knobs, field):
     assert not outcome.ok and outcome.error.startswith(field + ":")
     assert "\n" not in outcome.error
     assert lab.writes() == 0 and lab.files[MC] == before
-    assert "nothing was applied" in editor.result()
+    assert editor.result() == f"refused: {outcome.error}\n{NOTHING_APPLIED}"
     assert "color:#b00020" in editor.status.value      # shown in red
+    assert NOTHING_APPLIED in editor.output.value
     with pytest.raises(ConfigError):
         editor.diff()
 
@@ -77,9 +89,21 @@ def test_mc_editor_make_error_keeps_the_config(lab):
     editor = McEditor(lab)
     outcome = editor.set(relay_port=587).apply()
     assert not outcome.ok and "FEATURE() should be before MAILER()" in outcome.error
+    assert outcome.error.splitlines()[0] == "make failed; /etc/mail restored"
     assert lab.files[MC] == before and lab.writes() == 0
+    assert editor.result().endswith(MAKE_FAILED)
     assert "sendmail keeps its last good configuration" in editor.result()
     assert "FEATURE() should be before MAILER()" in editor.output.value
+    assert MAKE_FAILED in editor.output.value and "color:#b00020" in editor.status.value
+
+
+def test_mc_editor_show_diff_click(lab):
+    editor = McEditor(lab)
+    editor.set(relay_port="x").diff_button.click()
+    assert "relay_port" in editor.status.value and NOTHING_APPLIED in editor.output.value
+    assert editor.result() == "nothing applied yet"     # a diff is not an Apply
+    editor.set(relay_port=587).diff_button.click()
+    assert "TCP $h 587" in editor.output.value and lab.writes() == 0
 
 
 # ---------------------------------------------------------------- MailertableEditor
@@ -90,7 +114,7 @@ HOWTO_ROWS = [(".darknet.lan", "esmtp", "[mailhost.private.lan]"), (".lan", "esm
 
 @pytest.fixture
 def no_routes(monkeypatch):
-    monkeypatch.setattr(widgets, "_routes_frame", lambda lab, addresses: pd.DataFrame(
+    monkeypatch.setattr(routes, "routes_frame", lambda lab, addresses: pd.DataFrame(
         {"address": addresses, "mailer": "relay"}))
 
 
@@ -101,7 +125,7 @@ def no_routes(monkeypatch):
     ((".lan", "esmtp", "two words"), "mailertable host"),
 ])
 def test_mailertable_refuses_bad_rows_and_writes_nothing(lab, no_routes, row, field):
-    editor = MailertableEditor(lab, rows=HOWTO_ROWS[:1] + [row], compare_model=False)
+    editor = MailertableEditor(lab, rows=[*HOWTO_ROWS[:1], row], compare_model=False)
     assert editor.validate()[0].startswith(field)
     outcome = editor.apply()
     assert not outcome.ok and lab.writes() == 0
@@ -120,6 +144,20 @@ def test_mailertable_apply_warns_without_feature(lab, no_routes):
     assert outcome.ok and lab.writes() == 1
     assert "FEATURE(`mailertable')" in outcome.warnings[0]
     assert lab.files["/etc/mail/mailertable"].splitlines()[1].split() == [".lan", "esmtp:[%1.lan]"]
+    assert "applied: mailertable written" in editor.status.value
+    assert "sendmail.mc has no FEATURE" in editor.status.value
+
+
+def test_mailertable_refused_by_the_lab_keeps_the_old_map(lab, no_routes):
+    lab.fail_apply = ("lab-apply: makemap failed for /etc/mail/mailertable; /etc/mail restored\n"
+                      "makemap: /etc/mail/mailertable: line 2: no RHS for LHS .lan")
+    editor = MailertableEditor(lab, rows=HOWTO_ROWS, compare_model=False)
+    outcome = editor.apply()
+    assert not outcome.ok and outcome.lab_refused and lab.writes() == 0
+    assert editor.result() == ("refused: makemap failed for /etc/mail/mailertable; /etc/mail restored\n"
+                               "makemap: /etc/mail/mailertable: line 2: no RHS for LHS .lan\n"
+                               + MAKE_FAILED)
+    assert "no RHS for LHS .lan" in editor.output.value
 
 
 def test_mailertable_rows_add_remove_and_read_back(lab, no_routes):
@@ -167,9 +205,14 @@ def test_authinfo_apply_writes_password_but_never_shows_it(lab):
     assert "permissions: ok" in text
 
 
-def test_authinfo_base64_password_is_masked_too():
-    value = '"I:u" "P=cGFzcyJ3b3Jk" "M:PLAIN"'
-    assert mask_authinfo_value(value) == '"I:u" "P:********" "M:PLAIN"'
+def test_authinfo_base64_password_is_masked_too(lab):
+    password = 'pass"word'                           # written base64, as "P=..."
+    editor = AuthInfoEditor(lab).set(I="u", P=password)
+    assert editor.masked_line() == 'AuthInfo:relayhost.somedom.com "I:u" "P=********"'
+    editor.apply()
+    encoded = base64.b64encode(password.encode()).decode()
+    assert encoded in lab.files["/etc/mail/auth/client-info"]
+    assert encoded not in _all_text(editor) and password not in _all_text(editor)
 
 
 @pytest.mark.parametrize("values, field", [
@@ -201,6 +244,15 @@ def test_authinfo_permissions_problem_is_shown(lab):
     editor = AuthInfoEditor(lab).set(I="user_name", P=SECRET)
     editor.apply()
     assert "/etc/mail/auth/old-copy is readable by every user" in editor.result()
+
+
+def test_authinfo_refused_by_the_lab_shows_no_password(lab):
+    lab.fail_apply = ("lab-apply: makemap failed for /etc/mail/auth/client-info; /etc/mail restored\n"
+                      f'makemap: /etc/mail/auth/client-info: line 1: bad "P:{SECRET}"')
+    editor = AuthInfoEditor(lab).set(I="user_name", P=SECRET)
+    outcome = editor.apply()
+    assert not outcome.ok and outcome.lab_refused and lab.writes() == 0
+    assert editor.result().startswith("refused: makemap failed") and MAKE_FAILED in editor.result()
 
 
 # ---------------------------------------------------------------- AddressTester / Inbox
@@ -249,10 +301,11 @@ def test_inbox_viewer_table_and_detail(lab):
 def test_dialogue_from_session_flags_auth_and_marks_tls():
     table = DialogueViewer.from_session(SESSION).table()
     flagged = table[table["note"] != ""]
-    assert list(flagged["line"]) == ["AUTH LOGIN", "<credentials, base64>", "<credentials, base64>"]
-    assert list(flagged["note"]) == [widgets.CRED_LOGIN, widgets.CRED_CONT, widgets.CRED_CONT]
+    assert list(flagged["line"]) == ["AUTH LOGIN", CREDENTIALS, CREDENTIALS]
+    assert list(flagged["note"]) == [dialogue.AUTH_LOGIN_NOTE, dialogue.AUTH_ANSWER_NOTE,
+                                     dialogue.AUTH_ANSWER_NOTE]
     notes = table[table["from"] == "note"]["line"].tolist()
-    assert notes == [widgets.TLS_NOTE]
+    assert notes == [dialogue.TLS_NOTE]
     assert table.iloc[notes and table.index[table["from"] == "note"][0] - 1]["line"] == \
         "220 Ready to start TLS"
 
@@ -279,6 +332,32 @@ def test_dialogue_from_verbose_through_the_msp():
     assert "dXNlcgB1c2VyAHB3" not in " ".join(table["line"])
     assert table["line"].tolist()[2:5] == ["EHLO mailserver.private.lan", "250-relayhost",
                                           "250 AUTH PLAIN"]
+    assert f"AUTH PLAIN {CREDENTIALS}" in table["line"].tolist()
+
+
+LONG_MAIL = ">>> MAIL From:<root@mailserver.private.lan> SIZE=84 AUTH=root@mailserver.private.lan"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("dialogue--*.out")))
+def test_dialogue_text_fits_a_notebook(name):
+    text = (FIXTURES / name).read_text() + LONG_MAIL + "\n530 5.7.0 Authentication required\n"
+    diagram = DialogueViewer.from_verbose(text).text()
+    assert max(len(line) for line in diagram.splitlines()) <= TEXT_WIDTH
+    assert not [line for line in diagram.splitlines() if line != line.rstrip()]
+
+
+def test_dialogue_text_layout():
+    text = (FIXTURES / "dialogue--auth-plain.out").read_text() + LONG_MAIL + "\n"
+    lines = DialogueViewer.from_verbose(text).text().splitlines()
+    width = len(f"AUTH PLAIN {CREDENTIALS}")          # the longest client line that fits
+    assert lines[0] == "client".ljust(width) + " " * 7 + "server"
+    assert f"{'EHLO mailserver.private.lan':<{width}} ---->" in lines
+    assert f"{'':<{width}} <---- 250-STARTTLS" in lines
+    assert f"~~ {dialogue.TLS_NOTE}" in lines
+    auth = lines.index(f"AUTH PLAIN {CREDENTIALS} ---->")
+    assert lines[auth + 1] == f"  !! {dialogue.AUTH_PLAIN_NOTE}"
+    mail = lines.index(LONG_MAIL[4:])                  # a long client line: its arrow below it
+    assert lines[mail + 1] == f"{'':<{width}} ---->"
 
 
 def test_widgets_display_as_widgets(lab):
