@@ -74,7 +74,7 @@ def main(argv=None) -> int:
         t0 = time.monotonic()
         try:
             got = fn(*a)
-        except (LabError, NotSo, Exception) as error:  # noqa: BLE001 -- reported, bench goes on
+        except (LabError, NotSo, Exception) as error:
             errors[name] = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
             say(f"{name} FAILED: {errors[name]}")
             results.append(f.Figure(name, None, "", None, "measurement failed", met=False,

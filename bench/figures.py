@@ -21,9 +21,9 @@ from pathlib import Path
 
 from labenv import Lab, LabError, build, engine
 from labenv.configure import apply_howto, apply_mc, install_mailertable, read_mc
+from labenv.lab import LABEL_LAB, remove_by_label
 from labenv.sendmail.maps import mailertable_frame
 from labenv.testmode import route_table
-from labenv.lab import LABEL_LAB, remove_by_label
 from labenv.topology import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,7 +211,7 @@ def lab_ready(suite: str, reps: int = 3) -> tuple[Figure, Figure, Lab]:
         floors.append(seconds)
         memory = info["memory"] or memory
     ups, lab = [], None
-    for i in range(reps):
+    for _ in range(reps):
         if lab is not None:
             lab.down()
         seconds, lab = timed(Lab.up, "bench-ready", suite, say=quiet)
@@ -404,7 +404,7 @@ def labs_at_once(count: int, suite: str, single_up: float | None) -> Figure:
                 lab.exec("mailserver", ["sendmail", "-bt"], stdin="").check()
                 subnets += [net.attrs["IPAM"]["Config"][0]["Subnet"] for net in
                             engine.connect().networks.list(filters={"label": f"{LABEL_LAB}={name}"})]
-            except Exception as error:  # noqa: BLE001 -- reported as a failure
+            except Exception as error:
                 broken[name] = str(error)[:200]
         failures.update(broken)
         with ThreadPoolExecutor(max_workers=8) as pool:

@@ -8,4 +8,4 @@
 from .errors import LabError, NotSo
 from .lab import ExecResult, Lab
 
-__all__ = ["Lab", "ExecResult", "LabError", "NotSo"]
+__all__ = ["ExecResult", "Lab", "LabError", "NotSo"]

@@ -18,12 +18,12 @@ import re
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
-from docker.types import EndpointConfig  # noqa: E402
-from testcontainers.core.config import testcontainers_config  # noqa: E402
-from testcontainers.core.container import DockerContainer  # noqa: E402
-from testcontainers.core.wait_strategies import LogMessageWaitStrategy  # noqa: E402
+from docker.types import EndpointConfig
+from testcontainers.core.config import testcontainers_config
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
-from .topology import ROLES, Role  # noqa: E402
+from .topology import ROLES, Role
 
 testcontainers_config.ryuk_disabled = True
 STARTUP_TIMEOUT = 90
@@ -59,7 +59,7 @@ class LabContainer(DockerContainer):
         self.waiting_for(LogMessageWaitStrategy(role.ready)
                          .with_startup_timeout(STARTUP_TIMEOUT).with_poll_interval(0.1))
 
-    def with_lab_network(self, network: LabNetworkRef) -> "LabContainer":
+    def with_lab_network(self, network: LabNetworkRef) -> LabContainer:
         """Join `network` at the role's fixed address, under the role's aliases."""
         self.with_network(network)
         self.with_network_aliases(*self.role.aliases)
@@ -67,7 +67,7 @@ class LabContainer(DockerContainer):
                                   ipv4_address=network.address(self.role.host))
         return self.with_docker_options(networking_config={network.name: endpoint})
 
-    def with_docker_options(self, **options) -> "LabContainer":
+    def with_docker_options(self, **options) -> LabContainer:
         """Add options for the engine's create call (testcontainers' with_kwargs replaces them all)."""
         self._kwargs.update(options)
         return self
@@ -85,7 +85,7 @@ class MailserverContainer(LabContainer):
     def __init__(self, image: str, **lab) -> None:
         super().__init__(image, role=ROLES["mailserver"], **lab)
 
-    def with_gateway(self, gateway: str) -> "MailserverContainer":
+    def with_gateway(self, gateway: str) -> MailserverContainer:
         self.with_env("LAB_GATEWAY", gateway)
         return self.with_docker_options(dns=[gateway])
 
@@ -105,22 +105,22 @@ class RouterContainer(LabContainer):
         self._second: tuple[LabNetworkRef, tuple[str, ...]] | None = None
         self.with_docker_options(sysctls={"net.ipv4.ip_forward": "1"})
 
-    def with_subnets(self, lan: LabNetworkRef, internet: LabNetworkRef) -> "RouterContainer":
+    def with_subnets(self, lan: LabNetworkRef, internet: LabNetworkRef) -> RouterContainer:
         self.with_env("LAN_SUBNET", lan.subnet)
         self.with_env("INTERNET_SUBNET", internet.subnet)
         return self
 
-    def with_dns(self, hosts: dict[str, str], mx_records: dict[str, str]) -> "RouterContainer":
+    def with_dns(self, hosts: dict[str, str], mx_records: dict[str, str]) -> RouterContainer:
         """The names the router's DNS answers: name -> address, domain -> mail exchanger."""
         self.with_env("HOST_RECORDS", " ".join(f"{n}={a}" for n, a in hosts.items()))
         self.with_env("MX_RECORDS", " ".join(f"{d}={h}" for d, h in mx_records.items()))
         return self
 
-    def with_second_network(self, network: LabNetworkRef, *aliases: str) -> "RouterContainer":
+    def with_second_network(self, network: LabNetworkRef, *aliases: str) -> RouterContainer:
         self._second = (network, aliases)
         return self
 
-    def start(self) -> "RouterContainer":
+    def start(self) -> RouterContainer:
         """Start on the LAN, join the Internet side, then wait for the ready line."""
         wait, self._wait_strategy = self._wait_strategy, None
         super().start()

@@ -32,12 +32,11 @@ from docker.utils.socket import frames_iter
 
 from . import build, engine, wait
 from . import containers as _containers
-from .containers import (LabContainer, LabNetworkRef, MailserverContainer,
-                         ProviderContainer, RouterContainer)
+from .containers import LabContainer, LabNetworkRef, MailserverContainer, ProviderContainer, RouterContainer
 from .errors import LabError, NotSo, Refused
 from .sendmail.parsers.make import errors as make_errors
-from .topology import (INTERNET, LAN, MX_RECORDS, ROLES, ROUTER_INTERNET_ALIASES,
-                       ROUTER_HOST, role as role_spec)
+from .topology import INTERNET, LAN, MX_RECORDS, ROLES, ROUTER_HOST, ROUTER_INTERNET_ALIASES
+from .topology import role as role_spec
 
 LAB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
 LABEL_LAB = "labenv.lab"
@@ -68,7 +67,7 @@ class ExecResult:
     def ok(self) -> bool:
         return self.exit_code == 0
 
-    def check(self) -> "ExecResult":
+    def check(self) -> ExecResult:
         if self.exit_code != 0:
             tail = (self.stderr or self.stdout).strip().splitlines()[-1:] or ["no output"]
             raise NotSo(f"`{' '.join(self.cmd)}` exited {self.exit_code}: {tail[0]}")
@@ -104,7 +103,7 @@ def _used_subnets(client) -> list[ipaddress.IPv4Network]:
 class Provider:
     """relayhost.somedom.com's record and knobs, through `relayhost-ctl` in its container."""
 
-    def __init__(self, lab: "Lab", role: str = "relayhost") -> None:
+    def __init__(self, lab: Lab, role: str = "relayhost") -> None:
         self.lab = lab
         self.role = role
 
@@ -149,7 +148,7 @@ class Lab:
 
     # -- finding and starting --------------------------------------------------
     @classmethod
-    def attach(cls, name: str = "default") -> "Lab":
+    def attach(cls, name: str = "default") -> Lab:
         check_name(name)
         client = engine.connect()
         found = client.containers.list(all=True, ignore_removed=True,
@@ -169,7 +168,7 @@ class Lab:
 
     @classmethod
     def up(cls, name: str = "default", suite: str = build.DEFAULT_SUITE, *, replace: bool = True,
-           say=print) -> "Lab":
+           say=print) -> Lab:
         """Start a fresh lab (Debian defaults, nothing of the howto applied)."""
         check_name(name)
         build.check_suite(suite)
@@ -179,7 +178,7 @@ class Lab:
             return cls._up(client, name, suite, tags, replace)
 
     @classmethod
-    def _up(cls, client, name: str, suite: str, tags: dict[str, str], replace: bool) -> "Lab":
+    def _up(cls, client, name: str, suite: str, tags: dict[str, str], replace: bool) -> Lab:
         if cls.exists(name):
             if not replace:
                 raise LabError(f"lab {name!r} is already running; `python -m labenv down --lab {name}` first")

@@ -28,8 +28,7 @@ from dataclasses import dataclass
 
 from labenv.errors import ConfigError
 from labenv.sendmail.paths import AUTHINFO_DB, STARTTLS_M4
-from labenv.sendmail.validate import (check_domain, check_hostname, check_m4_safe, check_mailer,
-                                      check_port)
+from labenv.sendmail.validate import check_domain, check_hostname, check_m4_safe, check_mailer, check_port
 
 #: sendmail ignores a define after MAILER() and m4 refuses a FEATURE there, so every
 #: knob line goes into one marked block right above this line.
@@ -106,7 +105,7 @@ class RelayConfig:
                     raise ConfigError("auth_mechanisms", f"{mech!r} is not a SASL mechanism name "
                                       "(upper-case letters, digits, - and _, separated by one space)")
 
-    def replace(self, **changes: object) -> "RelayConfig":
+    def replace(self, **changes: object) -> RelayConfig:
         """A copy with some knobs changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
@@ -156,7 +155,7 @@ class SendmailMc:
         self.original = original
 
     @classmethod
-    def parse(cls, text: str) -> "SendmailMc":
+    def parse(cls, text: str) -> SendmailMc:
         """Read sendmail.mc text; refuses text without a ``MAILER_DEFINITIONS`` line."""
         if not isinstance(text, str):
             raise ConfigError("sendmail.mc", "must be text")
@@ -205,7 +204,7 @@ class SendmailMc:
         """Knob lines sendmail will not honour where they stand (after MAILER_DEFINITIONS)."""
         anchor = self._anchor_index()
         out = []
-        for i, knob, _ in self._knob_hits():
+        for i, _knob, _ in self._knob_hits():
             if i > anchor:
                 out.append(f"line {i + 1}: {self._lines[i].strip()} comes after {ANCHOR}; "
                            "sendmail ignores a define there and m4 refuses a FEATURE there")
@@ -214,7 +213,7 @@ class SendmailMc:
                 out.append(f"RELAY_MAILER_ARGS is {match.group(1)!r}, not 'TCP $h PORT'")
         return out
 
-    def with_config(self, config: RelayConfig) -> "SendmailMc":
+    def with_config(self, config: RelayConfig) -> SendmailMc:
         """A new model with exactly ``config``'s knob lines in the marked block.
 
         Knob lines found elsewhere in the file are removed (they would fight the

@@ -26,10 +26,7 @@ ERROR_MAILER = "error"
 #: GNU m4's builtin macros: a word among them inside a sendmail.mc argument is
 #: expanded (``x.divnum`` became ``x.0`` in sendmail.cf, ``x.undivert`` ``x.``).
 M4_BUILTINS = frozenset(
-    "builtin changecom changequote changeword debugfile debugmode decr define defn divert "
-    "divnum dnl dumpdef errprint esyscmd eval format ifdef ifelse include incr index indir "
-    "len m4exit m4wrap maketemp mkstemp patsubst popdef pushdef regexp shift sinclude substr "
-    "syscmd sysval traceoff traceon translit undefine undivert".split())
+    ["builtin", "changecom", "changequote", "changeword", "debugfile", "debugmode", "decr", "define", "defn", "divert", "divnum", "dnl", "dumpdef", "errprint", "esyscmd", "eval", "format", "ifdef", "ifelse", "include", "incr", "index", "indir", "len", "m4exit", "m4wrap", "maketemp", "mkstemp", "patsubst", "popdef", "pushdef", "regexp", "shift", "sinclude", "substr", "syscmd", "sysval", "traceoff", "traceon", "translit", "undefine", "undivert"])
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
 _M4_HAZARDS = {"`": "a backquote", "'": "a single quote", ",": "a comma",
                "(": "a parenthesis", ")": "a parenthesis", "$": "a dollar sign",

@@ -4,8 +4,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from labenv import testmode
-from labenv.configure import (apply_mc, auth_permission_problems, install_authinfo,
-                              install_mailertable, read_mc, set_knobs)
+from labenv.configure import (
+    apply_mc,
+    auth_permission_problems,
+    install_authinfo,
+    install_mailertable,
+    read_mc,
+    set_knobs,
+)
 from labenv.errors import Refused
 from labenv.sendmail.maps import AuthInfo, mailertable_frame
 from labenv.sendmail.paths import MC

@@ -143,7 +143,7 @@ def _relay_cases():
     for port in BAD_PORTS:
         yield "relay_port", port
     for field in ("smart_host", "masquerade_as", "relay_mailer", "auth_mechanisms"):
-        for key, value in HOSTILE.items():
+        for value in HOSTILE.values():
             yield field, value
     for word in ("x.divnum", "x.undivert", "mail.m4exit.example", "a-dnl.example"):
         yield "masquerade_as", word

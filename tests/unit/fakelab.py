@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from labenv.sendmail.mc import SendmailMc
 from labenv.errors import Refused
-from labenv.sendmail.parsers import make
 from labenv.lab import ExecResult
+from labenv.sendmail.mc import SendmailMc
+from labenv.sendmail.parsers import make
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MC = "/etc/mail/sendmail.mc"

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-import build_docs  # noqa: E402
+import build_docs
 
 
 def test_every_notebook_becomes_a_page_linked_from_the_index(tmp_path):

@@ -11,6 +11,7 @@ from labenv.errors import LabError
 from labenv.lab import check_name
 from labenv.topology import ROLES, canonical_names
 
+
 @pytest.mark.parametrize("name", ["default", "nb02", "alice-nb", "a_1"])
 def test_good_lab_names(name):
     assert check_name(name) == name

@@ -4,10 +4,18 @@ import base64
 import pandas as pd
 import pytest
 
-from labenv.sendmail.maps import (MASK, AuthInfo, authinfo_frame, authinfo_from_frame,
-                          mailertable_frame, parse_authinfo, parse_mailertable,
-                          render_authinfo, render_mailertable)
 from labenv.errors import ConfigError
+from labenv.sendmail.maps import (
+    MASK,
+    AuthInfo,
+    authinfo_frame,
+    authinfo_from_frame,
+    mailertable_frame,
+    parse_authinfo,
+    parse_mailertable,
+    render_authinfo,
+    render_mailertable,
+)
 
 HOWTO_MT = [(".darknet.lan", "esmtp", "[mailhost.private.lan]"), (".lan", "esmtp", "[%1.lan]"),
             (".", "relay", "[relayhost.somedom.com]")]

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from labenv.sendmail.mc import ANCHOR, BLOCK_BEGIN, RelayConfig, SendmailMc
-from labenv.sendmail import howto
 from labenv.errors import ConfigError
+from labenv.sendmail import howto
+from labenv.sendmail.mc import ANCHOR, BLOCK_BEGIN, RelayConfig, SendmailMc
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DEFAULTS = sorted(FIXTURES.glob("sendmail.mc--default-*"))
@@ -95,7 +95,7 @@ def test_misplaced_knobs_are_problems(default):
 
 
 def test_not_a_sendmail_mc():
-    with pytest.raises(ConfigError, match="sendmail.mc: no MAILER_DEFINITIONS"):
+    with pytest.raises(ConfigError, match=r"sendmail\.mc: no MAILER_DEFINITIONS"):
         SendmailMc.parse("divert(-1)\n")
 
 

@@ -1,10 +1,16 @@
 """Hostile values are refused with one clear line naming the field."""
 import pytest
 
-from labenv.sendmail.mc import RelayConfig, check_smart_host
 from labenv.errors import ConfigError
-from labenv.sendmail.validate import (check_address, check_domain, check_hostname,
-                              check_m4_safe, check_mailer, check_port)
+from labenv.sendmail.mc import RelayConfig, check_smart_host
+from labenv.sendmail.validate import (
+    check_address,
+    check_domain,
+    check_hostname,
+    check_m4_safe,
+    check_mailer,
+    check_port,
+)
 
 
 def one_line(exc: pytest.ExceptionInfo, field: str) -> str:

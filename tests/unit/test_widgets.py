@@ -16,8 +16,8 @@ from helpers.widgets import (
 )
 from helpers.widgets.dialogue_viewer import TEXT_WIDTH
 from helpers.widgets.form import MAKE_FAILED, NOTHING_APPLIED
-from labenv.errors import ConfigError, NotSo, Refused
-from labenv.sendmail.parsers import dialogue, make
+from labenv.errors import ConfigError
+from labenv.sendmail.parsers import dialogue
 from labenv.sendmail.secrets import CREDENTIALS
 from tests.unit.fakelab import MC, FakeLab
 
