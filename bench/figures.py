@@ -6,6 +6,7 @@ can be had, so that ``ratio = value / floor`` says what the lab's machinery cost
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -183,7 +184,8 @@ def image_build_full(suite: str) -> Figure:
         for name in build.IMAGES:
             tag = f"labenv-bench/{name}:{suite}-fromscratch"
             started = time.monotonic()
-            for chunk in client.api.build(path=str(build.HERE / name), tag=tag, nocache=True,
+            for chunk in client.api.build(fileobj=io.BytesIO(build.context_tar(name)),
+                                          custom_context=True, tag=tag, nocache=True,
                                           rm=True, forcerm=True, buildargs={"DEBIAN": suite},
                                           decode=True):
                 if "error" in chunk:

@@ -377,3 +377,20 @@ def test_the_images_tree_imports_with_the_standard_library_and_aiosmtpd_only(tmp
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
                           env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}, check=True)
     assert done.stdout.split() == [str(tmp_path / "labenv" / "__init__.py"), "[]"]
+
+
+def test_the_relayhost_tag_follows_the_package_files(tmp_path, monkeypatch):
+    from labenv import build
+
+    for part in ("provider", "sendmail", "images/relayhost"):
+        shutil.copytree(build.PACKAGE / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(build, "PACKAGE", tmp_path)
+    monkeypatch.setattr(build, "HERE", tmp_path / "images")
+    first = build.tag_for("relayhost", "bookworm")
+    assert "labenv/provider/server.py" in build.context("relayhost")
+    for changed in ("provider/server.py", "sendmail/secrets.py"):
+        (tmp_path / changed).write_text((tmp_path / changed).read_text() + "# changed\n")
+        assert build.tag_for("relayhost", "bookworm") != first
+        first = build.tag_for("relayhost", "bookworm")
+    (tmp_path / "sendmail" / "mc.py").write_text("# not in the image\n")
+    assert build.tag_for("relayhost", "bookworm") == first
