@@ -19,6 +19,7 @@ import os
 import random
 import re
 import socket
+import struct
 import tarfile
 import tempfile
 import time
@@ -28,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docker.errors import APIError, DockerException, NotFound
-from docker.utils.socket import frames_iter
 
 from . import build, engine, wait
 from . import containers as _containers
@@ -232,11 +232,7 @@ class Lab:
         try:
             exec_id = api.exec_create(container.id, run, stdin=stdin is not None, stdout=True,
                                       stderr=True, user=user or "", environment=env)["Id"]
-            if stdin is None:
-                out, err = api.exec_start(exec_id, demux=True)
-                out, err = out or b"", err or b""
-            else:
-                out, err = _exec_with_stdin(api, exec_id, stdin)
+            out, err = _exec_io(api, exec_id, stdin)
             code = api.exec_inspect(exec_id)["ExitCode"]
         except NotFound:
             raise LabError(f"the {role} container of lab {self.name!r} is gone; "
@@ -337,30 +333,55 @@ def _host_records(lan: LabNetworkRef, internet: LabNetworkRef) -> dict[str, str]
     return records
 
 
-def _exec_with_stdin(api, exec_id: str, data: str | bytes) -> tuple[bytes, bytes]:
-    payload = data.encode() if isinstance(data, str) else data
-    sock = api.exec_start(exec_id, socket=True)
-    raw = getattr(sock, "_sock", sock)
+def _exec_io(api, exec_id: str, data: str | bytes | None) -> tuple[bytes, bytes]:
+    """Start a created exec, send `data` to its stdin (if any), return (stdout, stderr).
+
+    The multiplexed stream is read through the HTTP response's own buffered reader.
+    docker-py's exec_start reads the raw socket beneath that reader, so output the
+    engine sent together with the response headers (a fast command, or a client that
+    reads the headers late on a busy host) sat in the reader's buffer and was lost:
+    the output came back empty, or cut so that its frames no longer parse
+    ("ValueError: 48 is not a valid stream").
+    """
+    headers = {"Connection": "Upgrade", "Upgrade": "tcp"} if data is not None else {}
+    response = api._post_json(api._url("/exec/{0}/start", exec_id), headers=headers,
+                              data={"Tty": False, "Detach": False}, stream=True)
+    api._raise_for_status(response)
+    reader = response.raw._fp.fp           # http.client's buffered reader on the socket
     try:
-        raw.sendall(payload)
-        raw.shutdown(socket.SHUT_WR)
+        if data is not None:
+            raw = reader.raw._sock
+            raw.sendall(data.encode() if isinstance(data, str) else data)
+            raw.shutdown(socket.SHUT_WR)
         out, err = bytearray(), bytearray()
-        for stream, chunk in frames_iter(sock, tty=False):
+        while len(header := reader.read(8)) == 8:
+            stream, length = struct.unpack(">BxxxL", header)
+            chunk = reader.read(length)
             (err if stream == 2 else out).extend(chunk)
+            if len(chunk) < length:
+                break
     finally:
-        sock.close()
+        response.close()
     return bytes(out), bytes(err)
 
 
 def _create_networks(client, name: str, labels: dict) -> tuple[LabNetworkRef, LabNetworkRef]:
     pool = _subnet_pool()
-    # Labs started at the same moment see the same free subnets: each takes a
-    # random free pair, so they rarely collide (a collision is retried).
+    # First choice: the two free subnets that rank first for this lab's name (a hash
+    # of name and subnet), so a lab gets the same addresses on every start while they
+    # are free, and labs of different names, started at the same moment, rarely pick
+    # the same ones. A collision is retried with a random free pair.
+    def rank(subnet: ipaddress.IPv4Network) -> bytes:
+        return hashlib.sha256(f"{name} {subnet}".encode()).digest()
+
     chooser = random.SystemRandom()
     for attempt in range(12):
         used = _used_subnets(client)
         candidates = [s for s in pool.subnets(new_prefix=24) if not any(s.overlaps(u) for u in used)]
-        free = iter(chooser.sample(candidates, min(2, len(candidates))) if attempt < 11 else candidates)
+        if attempt == 0:
+            free = iter(sorted(candidates, key=rank)[:2])
+        else:
+            free = iter(chooser.sample(candidates, min(2, len(candidates))) if attempt < 11 else candidates)
         pair = []
         try:
             for kind in (LAN, INTERNET):
