@@ -1,7 +1,12 @@
-"""What the notebooks import: config models, map tables, routing, parsers and live runners.
+"""What notebooks import: the lab for a notebook, display, tables, the picture, widgets, exercises.
 
-Pure modules (no lab needed): :mod:`helpers.validate`, :mod:`helpers.mc`,
-:mod:`helpers.maps` (tables), :mod:`helpers.routing`, :mod:`helpers.parsers`.
-Live functions take a ``lab`` object first and reach Docker only through
-``lab.exec(role, cmd, stdin=..., user=...)``.
+- :mod:`helpers.notebook`   start_lab, sh, finish: a notebook's own lab, shell-like output
+- :mod:`helpers.display`    how results show in a cell (Text, Markdown, Printed, WidgetView)
+- :mod:`helpers.tables`     the queue, the delivery log and the provider's inbox as DataFrames
+- :mod:`helpers.picture`    the lab as an SVG drawing
+- :mod:`helpers.widgets`    the editors and viewers (ipywidgets)
+- :mod:`helpers.exercises`  checked exercises, above everything else here
+
+The model of sendmail and the live layer they use are in :mod:`labenv`
+(:mod:`labenv.sendmail`, :mod:`labenv.configure`, :mod:`labenv.testmode`, :mod:`labenv.mail`).
 """

@@ -142,7 +142,7 @@ def route(address: str, mailertable: Mapping[str, str] | pd.DataFrame | None = N
 def route_frame(addresses: Iterable[str], mailertable=None, *, local_names: Iterable[str] = (),
                 smart_host: str | None = None,
                 canonical: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """The model's routes for many addresses, columns as :func:`helpers.bt.route_table`."""
+    """The model's routes for many addresses, columns as :func:`labenv.testmode.route_table`."""
     names = list(local_names)
     rows = [route(a, mailertable, local_names=names, smart_host=smart_host,
                   canonical=canonical).__dict__
