@@ -37,7 +37,7 @@ MIRROR = os.environ.get("LABENV_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 LABEL = "labenv.image"
 #: Files of the labenv package an image's context carries beside its folder, as globs under
 #: labenv/; the packages above them get an empty __init__.py, so the tree imports nothing else.
-PACKAGE_FILES = {"relayhost": ("provider/*.py", "sendmail/secrets.py")}
+PACKAGE_FILES = {"relayhost": ("provider/*.py", "sendmail/secrets.py", "wait.py", "errors.py")}
 
 
 def _files(root: Path, pattern: str) -> list[Path]:

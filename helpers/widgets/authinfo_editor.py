@@ -7,6 +7,7 @@ from helpers.display import Text
 from helpers.widgets.form import GREY, Form, Outcome, block
 from labenv import configure, testmode
 from labenv.errors import ConfigError, NotSo, Refused
+from labenv.sendmail import howto
 from labenv.sendmail.maps import AuthInfo, parse_authinfo, render_authinfo
 from labenv.sendmail.paths import AUTHINFO
 from labenv.sendmail.secrets import mask_authinfo
@@ -19,7 +20,7 @@ class AuthInfoEditor(Form):
     applied the password box is emptied.
     """
 
-    def __init__(self, lab, server: str = "relayhost.somedom.com") -> None:
+    def __init__(self, lab, server: str = howto.PROVIDER) -> None:
         super().__init__()
         self.lab = lab
         self._password: str | None = None

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import TextIO
 
+from labenv import wait
 from labenv.provider.state import Store
 from labenv.sendmail.secrets import mask_users
 
@@ -51,13 +51,14 @@ def _masked(out):
 
 def wait_listening(store: Store, want: bool, timeout: float = WAIT_LISTENING) -> dict:
     """The server's status once it follows the listening knob."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def followed() -> dict | None:
         status = store.status()
-        if status.get("listening") == want:
-            return status
-        time.sleep(0.05)
-    raise SystemExit("relayhost-ctl: the provider did not follow the listening knob")
+        return status if status.get("listening") == want else None
+
+    try:
+        return wait.until(followed, timeout, "the listening knob", interval=0.05)
+    except wait.TimedOut:
+        raise SystemExit("relayhost-ctl: the provider did not follow the listening knob") from None
 
 
 def run(store: Store, verb: str, args: list[str]):

@@ -33,6 +33,7 @@ import re
 
 import pandas as pd
 
+from labenv.errors import ConfigError
 from labenv.sendmail.secrets import mask_dialogue
 
 #: A step of its own after the server's 220 answer to STARTTLS.
@@ -74,9 +75,9 @@ def decode_auth_plain(line: str) -> tuple[str, str, str]:
     try:
         parts = base64.b64decode(token, validate=True).decode("utf-8").split("\0")
     except (binascii.Error, UnicodeDecodeError) as exc:
-        raise ValueError(f"not an AUTH PLAIN response: {exc}") from None
+        raise ConfigError("AUTH PLAIN", f"not base64 of three NUL-separated parts: {exc}") from None
     if len(parts) != 3:
-        raise ValueError("AUTH PLAIN response must hold three NUL-separated parts")
+        raise ConfigError("AUTH PLAIN", "the response must hold three NUL-separated parts")
     return parts[0], parts[1], parts[2]
 
 
