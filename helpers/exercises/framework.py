@@ -1,12 +1,7 @@
-"""The exercise object a notebook uses: task, check, hint, solution, solve, setup.
+"""The exercise object a notebook uses (task, check, hint, solution, solve, setup, problems).
 
-    ex.task()            # what to do (Markdown)
-    ex.check(lab)        # prints one ✔/✘ line per requirement; truthy when done
-    ex.hint()            # the next hint, one per call
-    ex.solution()        # the worked solution
-    ex.solve(lab)        # applies the solution to the lab (so the next step works)
-    ex.problems(lab)     # the same checks, as a list of one-line problems ([] = done)
-    ex.setup(lab)        # the exercise's starting state (most need nothing)
+The package docstring (:mod:`helpers.exercises`) shows each call; ``ex.setup(lab)``
+puts a lab into the exercise's starting state (most need nothing).
 """
 from __future__ import annotations
 

@@ -116,11 +116,9 @@ class AuthInfoEditor(Form):
 
     def result(self) -> Text:
         """The last Apply: the masked line, the map lookup, warnings, the permissions check."""
+        if (shown := self._not_applied()) is not None:
+            return shown
         last = self._last
-        if last is None:
-            return Text("nothing applied yet")
-        if not last.ok:
-            return last.refusal()
         d = last.details
         lines = [f"client-info: {d['line']}"]
         if d["lookup"] is not None:

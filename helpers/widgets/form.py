@@ -97,6 +97,12 @@ class Form(WidgetView):
         self.output.value = block(text) if text else ""
         return outcome
 
+    def _not_applied(self) -> Text | None:
+        """What ``result()`` shows before any Apply or after a refused one; None after a success."""
+        if self._last is None:
+            return Text("nothing applied yet")
+        return None if self._last.ok else self._last.refusal()
+
     def _say(self, message: str, text: str = "", color: str | None = None) -> None:
         """Show a message that is neither a refusal nor an Apply (a diff, a problem found)."""
         self.status.value = block(message, color) if "\n" in message else inline(message, color)

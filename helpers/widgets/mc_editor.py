@@ -121,10 +121,8 @@ class McEditor(Form):
 
     def result(self) -> Text:
         """The last action as text: the refusal, or the diff applied and the =M lines."""
+        if (shown := self._not_applied()) is not None:
+            return shown
         last = self._last
-        if last is None:
-            return Text("nothing applied yet")
-        if not last.ok:
-            return last.refusal()
         head = "applied:\n" + last.diff if last.applied else "nothing to apply (no change)\n"
         return Text(head + self._mailer_text())
