@@ -218,7 +218,7 @@ class Lab:
     def container(self, role: str):
         role_spec(role)
         if role not in self._containers:
-            raise LabError(f"lab {self.name!r} has no {role} container; restart it with `python -m labenv up`")
+            raise LabError(f"lab {self.name!r} has no {role} container; {_start_again(self.name)}")
         return self._containers[role]
 
     def exec(self, role: str, cmd: list[str] | str, *, stdin: str | bytes | None = None,
@@ -235,12 +235,12 @@ class Lab:
             out, err = _exec_io(api, exec_id, stdin)
             code = api.exec_inspect(exec_id)["ExitCode"]
         except NotFound:
-            raise LabError(f"the {role} container of lab {self.name!r} is gone; "
-                           f"`python -m labenv up --lab {self.name}`") from None
+            raise LabError(f"the {role} container of lab {self.name!r} is gone (finish(lab) or "
+                           f"`labenv down` removed the lab); {_start_again(self.name)}") from None
         except APIError as error:
             if "is not running" in str(error):
                 raise LabError(f"the {role} container of lab {self.name!r} is not running; "
-                               f"`python -m labenv up --lab {self.name}`") from None
+                               f"{_start_again(self.name)}") from None
             raise LabError(f"exec in {role} failed: {str(error)[:200]}") from None
         return ExecResult(argv, code if code is not None else -1,
                           out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
@@ -259,7 +259,11 @@ class Lab:
                 info.mode = (modes or {}).get(path, mode)
                 info.uid, info.gid = owner
                 tar.addfile(info, io.BytesIO(data))
-        self.container(role).put_archive("/", buf.getvalue())
+        try:
+            self.container(role).put_archive("/", buf.getvalue())
+        except NotFound:
+            raise LabError(f"the {role} container of lab {self.name!r} is gone (finish(lab) or "
+                           f"`labenv down` removed the lab); {_start_again(self.name)}") from None
 
     def apply_files(self, files: dict[str, str], *, modes: dict[str, int] | None = None,
                     reload: bool = True) -> str:
@@ -304,6 +308,12 @@ class Lab:
 
     def down(self) -> int:
         return remove_by_label(f"labenv.id={self.id}")
+
+
+def _start_again(name: str) -> str:
+    """How to get a working lab again, the end of an error about a lab that is gone or stopped."""
+    return ("start a fresh lab with start_lab(...) in the notebook and run its cells again, "
+            f"or `python -m labenv up --lab {name}`")
 
 
 @contextlib.contextmanager

@@ -40,7 +40,9 @@ def run_bt(lab, commands: list[str], *, debug: str | None = None) -> list[dict]:
         raise ConfigError("debug", f"{debug!r} is not a sendmail debug flag like 60.5")
     argv = ["sendmail", "-bt"] + ([f"-d{debug}"] if debug else [])
     result = lab.exec(ROLE, argv, stdin="".join(c + "\n" for c in commands))
-    result.check()
+    # No result.check(): -bt exits non-zero whenever an address resolves to the
+    # error mailer (64 for a bad route address, 68 for an error: mailertable row),
+    # and still answers every command. What counts is one answer per command.
     rows = bt_parser.parse(result.stdout)
     if len(rows) != len(commands):
         raise NotSo(f"sendmail -bt answered {len(rows)} of {len(commands)} commands",

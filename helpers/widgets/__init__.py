@@ -22,7 +22,9 @@ in red, and nothing is written. When the lab refuses a configuration (make, m4 o
 makemap failed), /etc/mail is restored and sendmail keeps its last good
 configuration; the editor says so (:mod:`helpers.widgets.form`). Passwords are never
 shown: the AuthInfo editor masks them in every line it prints and empties its
-password box once the password has been applied.
+password box once the password has been applied. A click on a lab that is gone
+(``finish(lab)`` removed it) shows one red line saying how to start a fresh one;
+the same call from a cell raises the LabError.
 """
 from __future__ import annotations
 

@@ -34,10 +34,10 @@ class AuthInfoEditor(Form):
         }
         for field in self.fields.values():
             field.style = {"description_width": "8em"}
-            field.observe(lambda _: self._refresh_line(), names="value")
+            field.observe(self._guard(lambda _: self._refresh_line()), names="value")
         self.line = w.HTML()
         self.apply_button = w.Button(description="Apply", button_style="warning", icon="check")
-        self.apply_button.on_click(lambda _: self.apply())
+        self.apply_button.on_click(self._guard(lambda _: self.apply()))
         self.widget = w.VBox([w.HTML("<b>/etc/mail/auth/client-info</b>"),
                               *self.fields.values(), self.line, self.apply_button,
                               self.status, self.output])

@@ -4,16 +4,22 @@ A refusal shows its first line in red in the status line, and under it in red
 what became of the lab: bad input -> "nothing was applied"; a configuration the
 lab refused (make, m4 or makemap failed) -> its error lines and "make failed:
 /etc/mail was restored; ...". Success shows in green, warnings in red below it.
+
+A click has no notebook cell to show an exception in: every button and observe
+callback goes through :func:`guard`, so a lab error (a lab that is gone, a
+container that stopped) shows as one red line in the status, and nothing else in
+the widget changes. Called from code, the same methods raise as before.
 """
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import ipywidgets as w
 
 from helpers.display import Text, WidgetView
-from labenv.errors import ConfigError, Refused
+from labenv.errors import ConfigError, LabenvError, Refused
 
 RED = "#b00020"
 GREEN = "#1b5e20"
@@ -32,6 +38,20 @@ def inline(text: str, color: str | None = None) -> str:
     """``text`` as one HTML span, in ``color``."""
     style = f' style="color:{color};"' if color else ""
     return f"<span{style}>{html.escape(text)}</span>"
+
+
+def guard(status: w.HTML, handler: Callable[..., object]) -> Callable[..., None]:
+    """``handler`` as a button or observe callback: a lab error shows in ``status`` as one red line.
+
+    The line is the error's first: for a lab that is gone or stopped it says how to
+    start a fresh one. Only ``status`` changes; the widget keeps its last result.
+    """
+    def callback(*args) -> None:
+        try:
+            handler(*args)
+        except LabenvError as error:
+            status.value = block((str(error).splitlines() or [type(error).__name__])[0], RED)
+    return callback
 
 
 @dataclass
@@ -78,6 +98,10 @@ class Form(WidgetView):
         self.status = w.HTML()
         self.output = w.HTML()
         self._last: Outcome | None = None
+
+    def _guard(self, handler: Callable[..., object]) -> Callable[..., None]:
+        """``handler`` as a callback that shows a lab error in this form's status (see :func:`guard`)."""
+        return guard(self.status, handler)
 
     def _refuse(self, error: ConfigError | Refused, *, record: bool = True, **details) -> Outcome:
         """Show a refusal (first line red, then the rest and the verdict); remember it."""

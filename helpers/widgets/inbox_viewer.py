@@ -5,7 +5,7 @@ import ipywidgets as w
 import pandas as pd
 
 from helpers.display import Text, WidgetView
-from helpers.widgets.form import block, inline
+from helpers.widgets.form import block, guard, inline
 from labenv import mail
 from labenv.errors import ConfigError
 
@@ -20,13 +20,15 @@ class InboxViewer(WidgetView):
         self.role = role
         self._messages: list[dict] = []
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
+        self.status = w.HTML()
         self.pick = w.Dropdown(description="message", options=[])
         self.table_out = w.HTML()
         self.detail_out = w.HTML()
-        self.refresh_button.on_click(lambda _: self.refresh())
-        self.pick.observe(lambda change: self._show_detail(change["new"]), names="value")
+        self.refresh_button.on_click(guard(self.status, lambda _: self.refresh()))
+        self.pick.observe(guard(self.status, lambda change: self._show_detail(change["new"])),
+                          names="value")
         self.widget = w.VBox([w.HTML(f"<b>{role}: messages received</b>"), self.refresh_button,
-                              self.table_out, self.pick, self.detail_out])
+                              self.status, self.table_out, self.pick, self.detail_out])
 
     def _fetch(self) -> list[dict]:
         source = self.lab.provider if self.role == "relayhost" else self.lab.mailhost
@@ -36,6 +38,7 @@ class InboxViewer(WidgetView):
     def refresh(self) -> pd.DataFrame:
         """Fetch the messages again and show them."""
         frame = self.messages()
+        self.status.value = ""
         self.table_out.value = (frame.to_html(index=False, na_rep="") if len(frame)
                                 else inline("no messages received"))
         self.pick.options = [(f"{row['id']}: {row['subject']}", i)

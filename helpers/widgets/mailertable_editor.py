@@ -32,9 +32,9 @@ class MailertableEditor(Form):
         self.validate_button = w.Button(description="Validate", icon="check-square")
         self.apply_button = w.Button(description="Apply", button_style="warning", icon="check")
         self.table_out = w.HTML()
-        self.add_button.on_click(lambda _: self._add_row("", "esmtp", ""))
-        self.validate_button.on_click(lambda _: self._validate_clicked())
-        self.apply_button.on_click(lambda _: self.apply())
+        self.add_button.on_click(self._guard(lambda _: self._add_row("", "esmtp", "")))
+        self.validate_button.on_click(self._guard(lambda _: self._validate_clicked()))
+        self.apply_button.on_click(self._guard(lambda _: self.apply()))
         self.set_rows(self._lab_rows() if rows is None else rows)
         self.widget = w.VBox([w.HTML("<b>/etc/mail/mailertable</b> (key, mailer, host)"),
                               self._rows_box,
@@ -58,7 +58,7 @@ class MailertableEditor(Form):
                   w.Text(value=host, placeholder="[host]", layout=w.Layout(width="20em")))
         remove = w.Button(icon="trash", layout=w.Layout(width="3em"), tooltip="remove this row")
         line = w.HBox([*fields, remove])
-        remove.on_click(lambda _: self._remove(fields, line))
+        remove.on_click(self._guard(lambda _: self._remove(fields, line)))
         self._row_widgets.append(fields)
         self._rows_box.children = (*self._rows_box.children, line)
 

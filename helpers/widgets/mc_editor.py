@@ -46,8 +46,8 @@ class McEditor(Form):
                                        style={"description_width": "9em"})
         self.diff_button = w.Button(description="Show diff", icon="eye")
         self.apply_button = w.Button(description="Apply", button_style="warning", icon="check")
-        self.diff_button.on_click(lambda _: self._show_diff())
-        self.apply_button.on_click(lambda _: self.apply())
+        self.diff_button.on_click(self._guard(lambda _: self._show_diff()))
+        self.apply_button.on_click(self._guard(lambda _: self.apply()))
         rows = [w.HBox([self.fields[n] for n in BOOL_KNOBS])]
         rows += [w.HBox([self.fields[n], w.HTML(f"<code>{html.escape(KNOB_HELP[n])}</code>")])
                  for n in TEXT_KNOBS]

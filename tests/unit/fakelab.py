@@ -3,15 +3,22 @@
 It keeps the mailserver's files in a dict and answers the few commands the
 helpers run: ``cat``, ``sendmail -bt`` (``=M``, ``$=w``, ``/map``), ``mailq``,
 ``stat``/``find`` on /etc/mail/auth, ``install -d``; ``apply_files`` refuses what
-m4 would refuse (a FEATURE after MAILER()) and then changes nothing.
+m4 would refuse (a FEATURE after MAILER()) and then changes nothing. With
+``gone = True`` it is a lab that ``finish(lab)`` removed: every command raises the
+LabError a real Lab raises then.
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
 
-from labenv.errors import Refused
-from labenv.lab import ExecResult
+from docker.errors import NotFound
+
+from labenv import engine
+from labenv.errors import LabError, Refused
+from labenv.lab import ExecResult, Lab
 from labenv.sendmail.mc import SendmailMc
 from labenv.sendmail.parsers import make
 
@@ -22,13 +29,16 @@ MAILER_LINE = ("mailer {n} ({name}): P=[IPC] S=EnvFromSMTP/HdrFromSMTP R=EnvToSM
 
 
 class FakeProvider:
-    def __init__(self) -> None:
+    def __init__(self, lab: FakeLab, role: str) -> None:
+        self.lab, self.role = lab, role
         self.recorded: list[dict] = []
 
     def sessions(self) -> list[dict]:
+        self.lab.check_there(self.role)
         return self.recorded
 
     def messages(self) -> list[dict]:
+        self.lab.check_there(self.role)
         return [{**m, "port": s["port"], "peer": None, "session_auth": s["auth"]}
                 for s in self.recorded for m in s["messages"]]
 
@@ -45,13 +55,20 @@ class FakeLab:
         self.queue_text = "MTA Queue status...\n\t\t/var/spool/mqueue is empty\n\t\tTotal requests: 0\n"
         self.applied: list[dict] = []     # every apply_files call that succeeded
         self.commands: list[list[str]] = []
-        self.provider = FakeProvider()
+        self.provider = FakeProvider(self, "relayhost")
         self.fail_apply: str | None = None   # make this apply fail the way lab-apply reports it
-        self.mailhost = FakeProvider()
+        self.mailhost = FakeProvider(self, "mailhost")
+        self.gone = False                    # True: removed, as after finish(lab)
+
+    def check_there(self, role: str) -> None:
+        """Raise what a real Lab raises for ``role`` once the lab is gone."""
+        if self.gone:
+            raise gone_error(self.name, role)
 
     # -- labenv.Lab's interface, as far as the helpers use it
     def exec(self, role, cmd, *, stdin=None, user=None, timeout=None, env=None) -> ExecResult:
         argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
+        self.check_there(role)
         self.commands.append(argv)
         ok = lambda out="": ExecResult(argv, 0, out, "")          # noqa: E731
         fail = lambda err: ExecResult(argv, 1, "", err)          # noqa: E731
@@ -78,6 +95,7 @@ class FakeLab:
         return self.exec(role, ["cat", "--", path]).check().stdout
 
     def apply_files(self, files, *, modes=None, reload=True) -> str:
+        self.check_there("mailserver")
         if self.fail_apply:
             raise _refused(self.fail_apply)
         mc = files.get(MC)
@@ -134,6 +152,24 @@ class FakeLab:
     def writes(self) -> int:
         """How many times something was written to the mailserver."""
         return len(self.applied)
+
+
+def gone_error(name: str, role: str) -> LabError:
+    """The LabError ``Lab.exec`` raises once ``role``'s container is gone (the real Lab's message).
+
+    It comes from the real ``Lab.exec``, talking to an engine that answers "No such container".
+    """
+    def exec_create(*_args, **_kwargs):
+        raise NotFound("No such container")
+
+    lab = Lab(name, "gone", "bookworm", {role: SimpleNamespace(id="gone")})
+    stand_in = SimpleNamespace(api=SimpleNamespace(exec_create=exec_create))
+    with mock.patch.object(engine, "connect", lambda: stand_in):
+        try:
+            lab.exec(role, ["true"])
+        except LabError as error:
+            return error
+    raise AssertionError("Lab.exec ran in a container that is gone")
 
 
 def _refused(text: str) -> Refused:

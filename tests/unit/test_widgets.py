@@ -1,5 +1,6 @@
 """The widgets' logic on a fake lab: refusals change nothing, passwords stay masked."""
 import base64
+import html
 from pathlib import Path
 
 import pandas as pd
@@ -15,11 +16,11 @@ from helpers.widgets import (
     routes,
 )
 from helpers.widgets.dialogue_viewer import TEXT_WIDTH
-from helpers.widgets.form import MAKE_FAILED, NOTHING_APPLIED
-from labenv.errors import ConfigError
+from helpers.widgets.form import MAKE_FAILED, NOTHING_APPLIED, RED, block
+from labenv.errors import ConfigError, LabError
 from labenv.sendmail.parsers import dialogue
 from labenv.sendmail.secrets import CREDENTIALS
-from tests.unit.fakelab import MC, FakeLab
+from tests.unit.fakelab import MC, FakeLab, gone_error
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SECRET = "s3cret-Pa55"
@@ -114,8 +115,12 @@ HOWTO_ROWS = [(".darknet.lan", "esmtp", "[mailhost.private.lan]"), (".lan", "esm
 
 @pytest.fixture
 def no_routes(monkeypatch):
-    monkeypatch.setattr(routes, "routes_frame", lambda lab, addresses: pd.DataFrame(
-        {"address": addresses, "mailer": "relay"}))
+    """Every address routes to ``relay`` (the fake lab has no ``-bt`` router), while the lab is there."""
+    def routes_frame(lab, addresses):
+        lab.check_there("mailserver")
+        return pd.DataFrame({"address": addresses, "mailer": "relay"})
+
+    monkeypatch.setattr(routes, "routes_frame", routes_frame)
 
 
 @pytest.mark.parametrize("row, field", [
@@ -363,3 +368,86 @@ def test_dialogue_text_layout():
 def test_widgets_display_as_widgets(lab):
     bundle = McEditor(lab)._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_address_tester_warns_about_what_is_not_an_address(lab, no_routes, capsys):
+    tester = AddressTester(lab).set(["not an address", "a@b@c", "root", "x@hosta.private.lan"])
+    table = tester.routes()
+    assert list(table["address"]) == ["not an address", "a@b@c", "root", "x@hosta.private.lan"]
+    assert tester.warnings() == [
+        "warning: 'not an address' is not a mail address (user@domain or a local user); "
+        "sendmail -bt routes it anyway",
+        "warning: 'a@b@c' is not a mail address (user@domain or a local user); "
+        "sendmail -bt routes it anyway"]
+    assert all(line in html.unescape(tester.status.value) for line in tester.warnings())
+    assert f"color:{RED}" in tester.status.value
+    assert tester.result() is table
+    assert capsys.readouterr().out.splitlines() == tester.warnings()
+
+
+def test_address_tester_quiet_about_addresses(lab, no_routes, capsys):
+    tester = AddressTester(lab).set(["root", "x@hosta.private.lan"])
+    tester.button.click()
+    assert tester.warnings() == [] and RED not in tester.status.value
+    assert len(tester.result()) == 2 and capsys.readouterr().out == ""
+
+
+# ---------------------------------------------------------------- a lab that is gone
+
+def _used(lab):
+    """Each widget, used once on the live lab, and the buttons a learner may press next."""
+    lab.provider.recorded = [SESSION]
+    mc = McEditor(lab).set(relay_port=587)
+    mc.apply()
+    table = MailertableEditor(lab, rows=HOWTO_ROWS, compare_model=False)
+    table.apply()
+    auth = AuthInfoEditor(lab).set(I="user_name", P=SECRET, M="PLAIN LOGIN")
+    auth.apply()
+    tester = AddressTester(lab)
+    tester.routes()
+    inbox = InboxViewer(lab)
+    inbox.refresh()
+    return [(mc, [mc.diff_button, mc.apply_button]),
+            (table, [table.validate_button, table.apply_button, table.add_button]),
+            (auth, [auth.apply_button]), (tester, [tester.button]), (inbox, [inbox.refresh_button])]
+
+
+def _shown(widget) -> dict:
+    """What a widget shows apart from its status line."""
+    return {name: getattr(widget, name).value for name in ("output", "table_out", "detail_out")
+            if hasattr(widget, name)}
+
+
+def test_widgets_on_a_lab_that_is_gone_say_so_in_one_red_line(lab, no_routes):
+    used = _used(lab)
+    lab.gone = True
+    for widget, buttons in used:
+        before, last = _shown(widget), getattr(widget, "_last", None)
+        role = "relayhost" if isinstance(widget, InboxViewer) else "mailserver"
+        for button in buttons:
+            button.click()                                   # raises nothing
+        message = str(gone_error(lab.name, role))
+        assert "\n" not in message and "start_lab(...)" in message
+        assert f"`python -m labenv up --lab {lab.name}`" in message
+        assert widget.status.value == block(message, RED), type(widget).__name__
+        assert _shown(widget) == before and getattr(widget, "_last", None) is last
+
+
+def test_widgets_on_a_lab_that_is_gone_keep_their_last_result(lab, no_routes):
+    used = _used(lab)
+    results = [str(widget.result()) for widget, _ in used]
+    lab.gone = True
+    for _, buttons in used:
+        for button in buttons:
+            button.click()
+    inbox = used[-1][0]
+    assert [str(widget.result()) for widget, _ in used[:-1]] == results[:-1]
+    assert str(inbox.messages(fetch=False)) == results[-1]      # result() fetches again: it raises
+
+
+def test_widgets_called_from_code_on_a_lab_that_is_gone_raise(lab, no_routes):
+    (mc, _), (table, _), (auth, _), (tester, _), (inbox, _) = _used(lab)
+    lab.gone = True
+    for call in (mc.apply, mc.diff, table.apply, auth.apply, tester.routes, inbox.refresh):
+        with pytest.raises(LabError, match="is gone"):
+            call()
