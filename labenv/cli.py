@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from . import build, configure, engine, mail, testmode
+from . import build, configure, engine, faults, mail, testmode
 from .errors import LabenvError, LabError, NotSo
 from .lab import Lab, check_name, list_labs, remove_by_label
 from .sendmail import howto
@@ -22,7 +22,7 @@ from .topology import ROLES
 
 #: Verbs that act on one lab: the only ones that take --lab.
 LAB_VERBS = ("up", "apply", "exec", "send", "inbox", "bt", "status", "doctor", "down", "clean",
-             "provider", "isp")
+             "provider", "isp", "break")
 
 
 class Parser(argparse.ArgumentParser):
@@ -219,6 +219,22 @@ def cmd_isp(args) -> int:
     return 0
 
 
+def cmd_break(args) -> int:
+    """Inject a fault; only the symptom is printed unless --reveal (the instructor's view)."""
+    if args.list:
+        columns = ["name", "symptom"] + (["cause", "fix"] if args.reveal else [])
+        rows = [{c: getattr(f, c) for c in columns} for f in faults.CATALOGUE.values()]
+        print(table(rows, columns))
+        return 0
+    name = faults.fault(args.fault).name if args.fault else faults.choose(args.seed)
+    lab = Lab.attach(args.lab)
+    fault = faults.inject(lab, name)
+    print(f"broke lab {lab.name}: {fault.symptom}")
+    if args.reveal:
+        print(f"fault: {fault.name}\ncause: {fault.cause}\nfix:   {fault.fix}")
+    return 0
+
+
 def cmd_labs(args) -> int:
     labs = list_labs()
     rows = [{"lab": name, "containers": len(roles), "roles": ",".join(sorted(roles))}
@@ -283,6 +299,12 @@ def build_parser() -> Parser:
     p = sub.add_parser("isp", help="the ISP's port-25 block")
     p.add_argument("action", choices=["block", "unblock", "status"])
     p.set_defaults(fn=cmd_isp)
+    p = sub.add_parser("break", help="inject a fault for learners to find (--list: the catalogue)")
+    p.add_argument("--fault", help="the fault's name (default: one chosen by --seed)")
+    p.add_argument("--seed", type=int, help="picks the fault when --fault is not given")
+    p.add_argument("--list", action="store_true", help="list the faults (needs no lab)")
+    p.add_argument("--reveal", action="store_true", help="also print cause and fix (instructors)")
+    p.set_defaults(fn=cmd_break)
     p = sub.add_parser("labs", help="list the labs on this engine")
     p.set_defaults(fn=cmd_labs)
     return parser
