@@ -121,8 +121,7 @@ def cmd_send(args) -> int:
 def cmd_inbox(args) -> int:
     lab = Lab.attach(args.lab)
     if args.json:
-        source = lab.mailhost if args.role == "mailhost" else lab.provider
-        print(json.dumps(source.messages(), indent=1, sort_keys=True))
+        print(json.dumps(mail.received(lab, args.role), indent=1, sort_keys=True))
         return 0
     rows = mail.inbox(lab, args.role)
     print(table(rows, mail.INBOX_COLUMNS) if rows else f"{args.role}: no messages received")

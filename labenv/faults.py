@@ -15,6 +15,7 @@ must be sent again. ``restore(lab)`` takes out whatever fault is in the lab.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,9 +61,7 @@ def _sh(lab, script: str) -> str:
 
 
 def _entry(**changes) -> AuthInfo:
-    base = howto.AUTHINFO_ENTRIES["fixed"][0]
-    fields = {"server": base.server, "U": base.U, "I": base.I, "P": base.P, "M": base.M, **changes}
-    return AuthInfo(**fields)
+    return dataclasses.replace(howto.AUTHINFO_ENTRIES["fixed"][0], **changes)
 
 
 # -- the faults ----------------------------------------------------------------------------

@@ -235,8 +235,7 @@ class Lab:
             out, err = _exec_io(api, exec_id, stdin)
             code = api.exec_inspect(exec_id)["ExitCode"]
         except NotFound:
-            raise LabError(f"the {role} container of lab {self.name!r} is gone (finish(lab) or "
-                           f"`labenv down` removed the lab); {_start_again(self.name)}") from None
+            raise self._gone(role) from None
         except APIError as error:
             if "is not running" in str(error):
                 raise LabError(f"the {role} container of lab {self.name!r} is not running; "
@@ -262,8 +261,11 @@ class Lab:
         try:
             self.container(role).put_archive("/", buf.getvalue())
         except NotFound:
-            raise LabError(f"the {role} container of lab {self.name!r} is gone (finish(lab) or "
-                           f"`labenv down` removed the lab); {_start_again(self.name)}") from None
+            raise self._gone(role) from None
+
+    def _gone(self, role: str) -> LabError:
+        return LabError(f"the {role} container of lab {self.name!r} is gone (finish(lab) or "
+                        f"`labenv down` removed the lab); {_start_again(self.name)}")
 
     def apply_files(self, files: dict[str, str], *, modes: dict[str, int] | None = None,
                     reload: bool = True) -> str:

@@ -80,9 +80,18 @@ def inbox_row(message: dict) -> dict:
             "subject": message["headers"].get("Subject", "")}
 
 
-def inbox(lab, role: str = "relayhost") -> list[dict]:
-    """What the provider (or the LAN's mailhost) received, one row per message, oldest first."""
+def received(lab, role: str = "relayhost") -> list[dict]:
+    """Every message the provider (or the LAN's mailhost) recorded, oldest first, as recorded."""
+    return (lab.provider if check_source(role) == "relayhost" else lab.mailhost).messages()
+
+
+def check_source(role: str) -> str:
+    """``role`` if it is a receiver the lab records (relayhost or mailhost)."""
     if role not in SOURCES:
         raise ConfigError("role", f"{role!r}: choose {' or '.join(SOURCES)}")
-    source = lab.provider if role == "relayhost" else lab.mailhost
-    return [inbox_row(m) for m in source.messages()]
+    return role
+
+
+def inbox(lab, role: str = "relayhost") -> list[dict]:
+    """What the provider (or the LAN's mailhost) received, one row per message, oldest first."""
+    return [inbox_row(m) for m in received(lab, role)]

@@ -6,12 +6,11 @@ what it received. So a learner may solve a task any way they like.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Callable
 
 from labenv.sendmail.howto import MASQUERADE_DOMAIN, PROVIDER
+from labenv.sendmail.maps import field_of
 
 from .probes import Live
 
@@ -27,25 +26,6 @@ HOWTO_ROUTES = {
     "x@hosta.private.lan": ("esmtp", "[hosta.private.lan]"),
     "x@box.darknet.lan": ("esmtp", "[mailhost.private.lan]"),
 }
-
-
-def authinfo_field(value: str | None, name: str) -> str | None:
-    """Field ``name`` of an authinfo map value (``"M:PLAIN LOGIN"`` or base64 ``"M=..."``).
-
-    Lenient on purpose: a check reads what the learner wrote, as sendmail would.
-
-    >>> authinfo_field('"I:user_name" "P:secret" "M:PLAIN LOGIN"', "M")
-    'PLAIN LOGIN'
-    """
-    match = re.search(rf'"{name}([:=])([^"]*)"', value or "")
-    if not match:
-        return None
-    if match.group(1) == ":":
-        return match.group(2)
-    try:
-        return base64.b64decode(match.group(2), validate=True).decode("utf-8", "replace")
-    except (binascii.Error, ValueError):
-        return None
 
 
 # -- the relay mailer and sendmail.mc
@@ -101,14 +81,14 @@ def authinfo_entry(live: Live) -> list[str]:
     if not row["found"]:
         return [f"/map authinfo {PROVIDER_KEY} finds nothing: no entry for the provider's "
                 "name in /etc/mail/auth/client-info (or makemap was not run)"]
-    if not authinfo_field(row["value"], "I") or not authinfo_field(row["value"], "P"):
+    if not field_of(row["value"], "I") or not field_of(row["value"], "P"):
         return [f"the {PROVIDER_KEY} entry lacks an I: (user) or P: (password) field"]
     return []
 
 
 def authinfo_mechanisms(live: Live) -> list[str]:
     row = live.lookup("authinfo", PROVIDER_KEY)
-    mechs = authinfo_field(row.get("value"), "M") if row["found"] else None
+    mechs = field_of(row.get("value"), "M") if row["found"] else None
     if mechs and OFFERED_MECHANISMS & set(mechs.upper().split()):
         return []
     option = live.cf_option("AuthMechanisms")

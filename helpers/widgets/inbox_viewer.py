@@ -7,17 +7,14 @@ import pandas as pd
 from helpers.display import Text, WidgetView
 from helpers.widgets.form import block, guard, inline
 from labenv import mail
-from labenv.errors import ConfigError
 
 
 class InboxViewer(WidgetView):
     """The messages one receiver recorded (``labenv.mail`` rows) and each message as received."""
 
     def __init__(self, lab, role: str = "relayhost") -> None:
-        if role not in mail.SOURCES:
-            raise ConfigError("role", f"{role!r}: choose {' or '.join(mail.SOURCES)}")
         self.lab = lab
-        self.role = role
+        self.role = mail.check_source(role)
         self._messages: list[dict] = []
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
         self.status = w.HTML()
@@ -31,8 +28,7 @@ class InboxViewer(WidgetView):
                               self.status, self.table_out, self.pick, self.detail_out])
 
     def _fetch(self) -> list[dict]:
-        source = self.lab.provider if self.role == "relayhost" else self.lab.mailhost
-        self._messages = source.messages()
+        self._messages = mail.received(self.lab, self.role)
         return self._messages
 
     def refresh(self) -> pd.DataFrame:

@@ -194,16 +194,40 @@ def parse_authinfo(text: str) -> list[AuthInfo]:
             name, sep, value = quoted[:1], quoted[1:2], quoted[2:]
             if name not in AUTHINFO_COLUMNS[1:] or sep not in (":", "="):
                 raise ConfigError("authinfo", f"{where}: {quoted!r} is not U/I/P/R/M followed by : or =")
-            if sep == "=":
-                try:
-                    value = base64.b64decode(value, validate=True).decode("utf-8")
-                except (binascii.Error, UnicodeDecodeError):
-                    raise ConfigError("authinfo", f"{where}: field {name} is not valid base64") from None
-            values[name] = value
+            decoded = decode_field(sep, value)
+            if decoded is None:
+                raise ConfigError("authinfo", f"{where}: field {name} is not valid base64")
+            values[name] = decoded
         if "I" not in values or "P" not in values:
             raise ConfigError("authinfo", f"{where}: needs at least I and P")
         entries.append(AuthInfo(server=key[len("AuthInfo:"):], **values))
     return entries
+
+
+def decode_field(sep: str, value: str, *, lenient: bool = False) -> str | None:
+    """An AuthInfo field's value: as written after ``X:``, base64-decoded after ``X=``.
+
+    None when a ``X=`` value is not base64, or (unless ``lenient``) not UTF-8 text;
+    ``lenient`` replaces bytes that are not UTF-8, as sendmail sends them anyway.
+    """
+    if sep == ":":
+        return value
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8", "replace" if lenient else "strict")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def field_of(value: str | None, name: str) -> str | None:
+    """Field ``name`` of an authinfo line or map value, read leniently as sendmail reads it.
+
+    >>> field_of('"I:user_name" "P:secret" "M:PLAIN LOGIN"', "M")
+    'PLAIN LOGIN'
+    >>> field_of('"I:user_name" "M=UExBSU4="', "M"), field_of('"I:x"', "M")
+    ('PLAIN', None)
+    """
+    match = re.search(rf'"{name}([:=])([^"]*)"', value or "")
+    return decode_field(match.group(1), match.group(2), lenient=True) if match else None
 
 
 def authinfo_frame(entries: list[AuthInfo]) -> pd.DataFrame:
