@@ -49,7 +49,7 @@ integration: setup
 # Re-execute every notebook and store its outputs (maintainers, after a change).
 notebooks-refresh: setup
 	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
-	  --ExecutePreprocessor.timeout=180 --ExecutePreprocessor.store_widget_state=False notebooks/*.ipynb
+	  --ExecutePreprocessor.timeout=180 --ExecutePreprocessor.store_widget_state=True notebooks/*.ipynb
 
 notebooks: setup
 	$(PYTEST) --nbval notebooks --nbval-sanitize-with tests/nbval-sanitize.cfg -q -p no:randomly

@@ -1,14 +1,23 @@
-"""The exercise object a notebook uses (task, check, hint, solution, solve, setup, problems).
+"""The exercise object a notebook uses (task, check, hint, solution, solve, setup, problems,
+controls).
 
 The package docstring (:mod:`helpers.exercises`) shows each call; ``ex.setup(lab)``
-puts a lab into the exercise's starting state (most need nothing).
+puts a lab into the exercise's starting state (most need nothing), and
+``ex.controls(lab)`` is the row of buttons a learner works with: Check, Hint, Skip.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from helpers.display import Markdown
+import ipywidgets as w
+from markdown_it import MarkdownIt
+
+from helpers.display import Markdown, WidgetView
+from helpers.widgets.form import GREEN, RED, block, guard, inline
 
 from .checks import Check
 from .probes import Live
@@ -132,3 +141,73 @@ class Exercise:
         """Put the lab into the exercise's starting state (most need nothing)."""
         if self.starter is not None:
             self.starter(lab)
+
+    # -- the learner's buttons
+    def controls(self, lab) -> Controls:
+        """Print the ✔/✘ report now, and show the buttons Check, Hint and Skip under it."""
+        print(self.report(lab, suggest_hint=False)[0])
+        return Controls(self, lab)
+
+
+_MARKDOWN = MarkdownIt("commonmark")
+
+
+class Controls(WidgetView):
+    """Check, Hint and Skip for one exercise on one lab, with the answer shown under them.
+
+    Check prints the ✔/✘ report; Hint shows the next hint; Skip applies the
+    solution (so the next step of the notebook works) and shows it with the
+    report. A lab that is gone shows as one red line. ``Controls.shown`` keeps
+    every row made in this kernel, newest last.
+    """
+
+    shown: ClassVar[list[Controls]] = []
+
+    def __init__(self, exercise: Exercise, lab) -> None:
+        self.exercise, self.lab = exercise, lab
+        self.skipped = False
+        self.status = w.HTML()
+        self.answer = w.HTML()
+        self.check_button = w.Button(description="Check", icon="check",
+                                     tooltip="check the lab now (✔/✘ per requirement)")
+        self.hint_button = w.Button(description="Hint", icon="lightbulb-o", tooltip="the next hint")
+        self.skip_button = w.Button(description="Skip", icon="forward",
+                                    tooltip="apply the solution, so the next step works")
+        for button, action in ((self.check_button, self.check), (self.hint_button, self.hint),
+                               (self.skip_button, self.skip)):
+            button.on_click(guard(self.status, lambda _button, act=action: act()))
+        self.widget = w.VBox([w.HBox([self.check_button, self.hint_button, self.skip_button, self.status]),
+                              self.answer])
+        Controls.shown.append(self)
+
+    def _report(self) -> bool:
+        text, problems = self.exercise.report(self.lab, suggest_hint=False)
+        self.answer.value = block(text, None if problems else GREEN)
+        self.status.value = inline("done" if not problems else f"{len(problems)} open", None if problems else GREEN)
+        return not problems
+
+    def check(self) -> bool:
+        """What the Check button does: the report, under the buttons; True when done."""
+        return self._report()
+
+    def hint(self) -> None:
+        """What the Hint button does: the next hint (then where the solution is)."""
+        self.answer.value = _MARKDOWN.render(str(self.exercise.hint()))
+        self.status.value = ""
+
+    def skip(self) -> bool:
+        """What the Skip button does: apply the solution, show it and the report; True when done."""
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                self.exercise.solve(self.lab)
+        except Exception as error:  # a solver that fails is shown, not raised into a callback
+            lines = str(error).strip().splitlines() or [type(error).__name__]
+            self.status.value = block(f"could not apply the solution: {lines[0]}", RED)
+            return False
+        self.skipped = True
+        text, problems = self.exercise.report(self.lab, suggest_hint=False)
+        self.answer.value = (_MARKDOWN.render(str(self.exercise.solution()))
+                             + block(text, None if problems else GREEN))
+        self.status.value = inline("skipped: the solution is applied" if not problems
+                                   else f"skipped, {len(problems)} still open", None if problems else GREEN)
+        return not problems
