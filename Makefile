@@ -6,7 +6,7 @@ SUITE  ?= bookworm
 PORT   ?= 8888
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: lab lab-server setup venv images test quick lint unit integration notebooks notebooks-refresh docs browser bench clean distclean
+.PHONY: lab lab-server setup venv images test quick lint unit integration notebooks notebooks-refresh docs student learn browser bench clean distclean
 
 venv: $(VENV)/.installed
 # constraints.txt pins every package at the versions the notebooks were verified with.
@@ -22,9 +22,10 @@ setup: venv
 
 images: setup
 
-# Set up everything, then open JupyterLab on the notebooks.
+# Set up everything, then open JupyterLab on the notebooks (the instructor's copy, with answers).
+NOTEBOOK_DIR ?= notebooks
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) \
+	$(VENV)/bin/jupyter lab --notebook-dir=$(NOTEBOOK_DIR) $(if $(filter 0,$(shell id -u)),--allow-root) \
 	  $(if $(NO_BROWSER),--no-browser --ip=127.0.0.1 --port=$(PORT))
 
 # The same for servers and CI: no browser, prints the URL with its token.
@@ -70,6 +71,14 @@ test: lint setup
 # The notebooks as a static site (stored outputs, nothing executed): build/docs/index.html
 docs: venv
 	$(PY) tools/build_docs.py build/docs
+
+# The learner's copy: answers out, working cells empty, Check/Hint/Skip kept: build/student/
+student: venv
+	$(PY) tools/make_student.py build/student
+
+# Learners start here: the learner's copy, opened in JupyterLab.
+learn: student
+	$(MAKE) lab NOTEBOOK_DIR=build/student
 
 bench: setup
 	$(PY) -m bench

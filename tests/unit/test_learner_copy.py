@@ -1,0 +1,95 @@
+"""The learner's copy (`make student`): answers out, working cells empty, the buttons kept.
+
+These read the notebooks as shipped; tests/integration/test_learner_copy.py runs
+the copy on a live lab.
+"""
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from tests.support import ROOT
+from tools.make_student import INSTRUCTOR_ONLY, SOLUTION, WORK, build, learner_copy
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+EXERCISE = re.compile(r"""exercise\(\s*["'](\d\d)["']\s*,\s*["']([\w-]+)["']\s*\)""")
+
+
+def tags(cell) -> set[str]:
+    return set(cell.metadata.get("tags", []))
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def cell(kind: str, source: str, *tags: str, **metadata):
+    made = nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source)
+    if tags:
+        made.metadata["tags"] = list(tags)
+    made.metadata.update(metadata)
+    if kind == "code":
+        made.outputs = [nbformat.v4.new_output("stream", text="the answer printed\n")]
+        made.execution_count = 3
+    return made
+
+
+def test_tags_decide_what_the_learner_gets():
+    nb = nbformat.v4.new_notebook(cells=[
+        cell("markdown", "# 99 · T"),
+        cell("code", "ex.check(lab)"),
+        cell("code", "editor.set(relay_port=587).apply()", SOLUTION),
+        cell("code", "fault = ex.setup(lab, seed=7)", INSTRUCTOR_ONLY,
+             student_source="ex.setup(lab)"),
+        cell("code", "sh(lab, 'mailserver', 'mailq')", SOLUTION, student_source="# look at the queue"),
+        cell("markdown", "The answer is port 587.", SOLUTION),
+        cell("code", "ex.solution()", INSTRUCTOR_ONLY),
+        cell("code", "ex.controls(lab)", "nbval-ignore-output"),
+    ])
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    copy = learner_copy(nb)
+    assert [c.source for c in copy.cells] == [
+        "# 99 · T", "ex.check(lab)", "", "ex.setup(lab)", "# look at the queue", "ex.controls(lab)"]
+    assert [sorted(tags(c)) for c in copy.cells] == [[], [], [WORK], [], [WORK], []]
+    assert all(c.outputs == [] and c.execution_count is None for c in copy.cells if c.cell_type == "code")
+    assert "widgets" not in copy.metadata and copy.metadata["labenv"] == {"copy": "learner"}
+    assert all("student_source" not in c.metadata for c in copy.cells)
+    assert nb.cells[2].source == "editor.set(relay_port=587).apply()"      # the original is untouched
+
+
+def test_make_student_writes_every_notebook(tmp_path):
+    written = build(tmp_path)
+    assert [p.name for p in written] == [p.name for p in NOTEBOOKS]
+    for path in written:
+        nbformat.validate(read(path))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem[:2] for p in NOTEBOOKS])
+def test_the_learner_copy_holds_no_answer(path):
+    copy = learner_copy(read(path))
+    for c in copy.cells:
+        assert not tags(c) & {SOLUTION, INSTRUCTOR_ONLY}
+        if c.cell_type == "code":
+            assert c.outputs == []
+            assert "ex.solve(" not in c.source and "ex.solution(" not in c.source, c.source
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if EXERCISE.search(p.read_text())],
+                         ids=lambda p: p.stem[:2])
+def test_each_exercise_gives_the_learner_a_place_to_work_and_the_buttons(path):
+    """Task, a check before the work, an empty working cell, then the row of buttons."""
+    copy = learner_copy(read(path))
+    code = [c for c in copy.cells if c.cell_type == "code"]
+    starts = [i for i, c in enumerate(code) if EXERCISE.search(c.source)]
+    assert starts
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(code)
+        section = code[start:end]
+        sources = [c.source for c in section]
+        first_work = next((i for i, c in enumerate(section) if WORK in tags(c)), None)
+        controls = next((i for i, s in enumerate(sources) if ".controls(lab)" in s), None)
+        assert first_work is not None, f"{EXERCISE.search(sources[0]).groups()}: no working cell"
+        assert controls is not None and controls > first_work, f"{sources[0]}: no buttons after the work"
+        assert any("ex.check(lab)" in s for s in sources[:first_work]), "no check before the work"
