@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from . import build, configure, engine, faults, mail, testmode
+from . import build, configure, engine, faults, mail, progress, testmode
 from .errors import LabenvError, LabError, NotSo
 from .lab import Lab, check_name, list_labs, remove_by_label
 from .sendmail import howto
@@ -228,9 +228,24 @@ def cmd_break(args) -> int:
     name = faults.fault(args.fault).name if args.fault else faults.choose(args.seed)
     lab = Lab.attach(args.lab)
     fault = faults.inject(lab, name)
+    progress.record("break", result="broken", lab=lab.name)
     print(f"broke lab {lab.name}: {fault.symptom}")
     if args.reveal:
         print(f"fault: {fault.name}\ncause: {fault.cause}\nfix:   {fault.fix}")
+    return 0
+
+
+def cmd_progress(args) -> int:
+    """The record of checks, hints, skips and breaks: a table learner x exercise, or CSV."""
+    rows = progress.matrix(progress.events(args.db))
+    if args.csv:
+        sys.stdout.write(progress.to_csv(rows))
+        return 0
+    if not rows:
+        print(f"no progress recorded yet in {args.db or progress.default_path()}")
+        return 0
+    cells, columns = progress.class_table(rows)
+    print(table(cells, columns))
     return 0
 
 
@@ -293,7 +308,7 @@ def build_parser() -> Parser:
     p.set_defaults(fn=cmd_clean)
     p = sub.add_parser("provider", help="the provider's knobs (relayhost-ctl)")
     p.add_argument("ctl", nargs="+", help="sessions | clear | state | reject-auth on|off | "
-                   "strict-authzid on|off | fail 421|451 N | down | up | reset | users U=P ...")
+                   "strict-authzid on|off | strip-starttls on|off | fail 421|451 N | down | up | reset | users U=P ...")
     p.set_defaults(fn=cmd_provider)
     p = sub.add_parser("isp", help="the ISP's port-25 block")
     p.add_argument("action", choices=["block", "unblock", "status"])
@@ -304,6 +319,10 @@ def build_parser() -> Parser:
     p.add_argument("--list", action="store_true", help="list the faults (needs no lab)")
     p.add_argument("--reveal", action="store_true", help="also print cause and fix (instructors)")
     p.set_defaults(fn=cmd_break)
+    p = sub.add_parser("progress", help="what learners did: checks, hints, skips (learner x exercise)")
+    p.add_argument("--csv", action="store_true", help="one line per learner and exercise, as CSV")
+    p.add_argument("--db", help="the record to read (default: $LABENV_PROGRESS_DB or your own)")
+    p.set_defaults(fn=cmd_progress)
     p = sub.add_parser("labs", help="list the labs on this engine")
     p.set_defaults(fn=cmd_labs)
     return parser

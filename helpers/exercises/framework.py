@@ -18,6 +18,7 @@ from markdown_it import MarkdownIt
 
 from helpers.display import Markdown, WidgetView
 from helpers.widgets.form import GREEN, RED, block, guard, inline
+from labenv import progress
 
 from .checks import Check
 from .probes import Live
@@ -111,21 +112,34 @@ class Exercise:
 
     def check(self, lab) -> CheckResult:
         """Print one ✔/✘ line per requirement; the result is truthy when all are met."""
-        text, problems = self.report(lab)
+        text, problems = self.checked(lab)
         print(text)
         return CheckResult(problems)
+
+    def checked(self, lab, *, action: str = "check", suggest_hint: bool = True) -> tuple[str, list[str]]:
+        """:meth:`report`, recorded in the learner's progress (a check or, after Skip, a skip)."""
+        text, problems = self.report(lab, suggest_hint=suggest_hint)
+        self._record(action, lab, "done" if not problems else "open", len(problems))
+        return text, problems
+
+    def _record(self, action: str, lab, result: str, open: int = progress.UNKNOWN) -> None:
+        progress.record(action, notebook=self.notebook, exercise=self.id, result=result, open=open,
+                        lab=getattr(lab, "name", ""))
 
     # -- showing
     def task(self) -> Markdown:
         return Markdown(f"### Exercise {self.notebook}/{self.id}: {self.title}\n\n{self.prose.task}\n\n"
-                        "Check your work with `ex.check(lab)`; `ex.hint()` gives a hint.")
+                        "Work in the cell below the check, then press **Check** under it (or run "
+                        "`ex.check(lab)`). **Hint** gives a hint; **Skip** applies the solution.")
 
-    def hint(self) -> Markdown:
+    def hint(self, lab=None) -> Markdown:
         """The next hint; after the last, where the solution is."""
         hints = self.prose.hints
         if self._hints_shown >= len(hints):
-            return Markdown(f"No more hints ({len(hints)} given). `ex.solution()` shows the solution.")
+            return Markdown(f"No more hints ({len(hints)} given). **Skip** (or `ex.solve(lab)`) "
+                            "applies the solution and `ex.solution()` shows it.")
         self._hints_shown += 1
+        self._record("hint", lab, f"hint {self._hints_shown}")
         return Markdown(f"**Hint {self._hints_shown} of {len(hints)}:** {hints[self._hints_shown - 1]}")
 
     def solution(self) -> Markdown:
@@ -135,6 +149,7 @@ class Exercise:
     def solve(self, lab) -> None:
         """Apply the solution to the lab (what `ex.solution()` describes)."""
         self.solver(lab)
+        self._record("solve", lab, "applied")
         print(f"applied the solution of {self.notebook}/{self.id}")
 
     def setup(self, lab) -> None:
@@ -145,7 +160,7 @@ class Exercise:
     # -- the learner's buttons
     def controls(self, lab) -> Controls:
         """Print the ✔/✘ report now, and show the buttons Check, Hint and Skip under it."""
-        print(self.report(lab, suggest_hint=False)[0])
+        print(self.checked(lab, suggest_hint=False)[0])
         return Controls(self, lab)
 
 
@@ -181,7 +196,7 @@ class Controls(WidgetView):
         Controls.shown.append(self)
 
     def _report(self) -> bool:
-        text, problems = self.exercise.report(self.lab, suggest_hint=False)
+        text, problems = self.exercise.checked(self.lab, suggest_hint=False)
         self.answer.value = block(text, None if problems else GREEN)
         self.status.value = inline("done" if not problems else f"{len(problems)} open", None if problems else GREEN)
         return not problems
@@ -192,20 +207,20 @@ class Controls(WidgetView):
 
     def hint(self) -> None:
         """What the Hint button does: the next hint (then where the solution is)."""
-        self.answer.value = _MARKDOWN.render(str(self.exercise.hint()))
+        self.answer.value = _MARKDOWN.render(str(self.exercise.hint(self.lab)))
         self.status.value = ""
 
     def skip(self) -> bool:
         """What the Skip button does: apply the solution, show it and the report; True when done."""
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                self.exercise.solve(self.lab)
+                self.exercise.solver(self.lab)
         except Exception as error:  # a solver that fails is shown, not raised into a callback
             lines = str(error).strip().splitlines() or [type(error).__name__]
             self.status.value = block(f"could not apply the solution: {lines[0]}", RED)
             return False
         self.skipped = True
-        text, problems = self.exercise.report(self.lab, suggest_hint=False)
+        text, problems = self.exercise.checked(self.lab, action="skip", suggest_hint=False)
         self.answer.value = (_MARKDOWN.render(str(self.exercise.solution()))
                              + block(text, None if problems else GREEN))
         self.status.value = inline("skipped: the solution is applied" if not problems

@@ -1,6 +1,8 @@
 """The learner's buttons under an exercise (Check, Hint, Skip), pressed on a fake lab."""
 from __future__ import annotations
 
+import dataclasses
+
 from helpers.display import static_html, static_text
 from helpers.exercises import exercise
 from helpers.exercises.framework import Controls
@@ -27,7 +29,7 @@ def test_check_button_reports_under_the_buttons():
 
 def test_hint_button_shows_the_hints_in_order_then_points_to_skip():
     lab = FakeLab()
-    ex = exercise("02", "relay-port")
+    ex = dataclasses.replace(exercise("02", "relay-port"), _hints_shown=0)   # no hints given yet
     controls = ex.controls(lab)
     seen = []
     for _ in range(len(ex.prose.hints) + 1):
