@@ -8,7 +8,7 @@ PORT   ?= 8888
 TEST_ENV := LABENV_PROGRESS_DB=$(CURDIR)/build/test-progress.sqlite3
 PYTEST := $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: lab lab-server setup venv images test quick lint unit integration notebooks notebooks-refresh docs student learn browser bench clean distclean
+.PHONY: lab lab-server setup venv images test quick lint unit integration notebooks notebooks-refresh notebooks-trixie docs student learn browser bench clean distclean
 
 venv: $(VENV)/.installed
 # constraints.txt pins every package at the versions the notebooks were verified with.
@@ -49,10 +49,20 @@ quick: lint unit
 integration: setup
 	$(PYTEST) tests/integration tests/robustness -q
 
-# Re-execute every notebook and store its outputs (maintainers, after a change).
+# Re-execute every notebook and store its outputs (maintainers, after a change); then run
+# them on trixie, where each cell tagged suite-specific keeps what it prints there
+# (tools/notebooks_suites.py; an untagged cell that prints differently makes it fail).
 notebooks-refresh: setup
 	$(TEST_ENV) $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.timeout=180 --ExecutePreprocessor.store_widget_state=True notebooks/*.ipynb
+	$(PY) -m labenv setup --suite trixie
+	$(TEST_ENV) $(PY) tools/notebooks_suites.py record --suite trixie
+
+# nbval on Debian trixie: every output compared; the suite-specific cells against what
+# they printed on trixie, every other cell against its stored output.
+notebooks-trixie: venv
+	$(PY) -m labenv setup --suite trixie
+	$(TEST_ENV) $(PY) tools/notebooks_suites.py test --suite trixie
 
 notebooks: setup
 	$(PYTEST) --nbval notebooks --nbval-sanitize-with tests/nbval-sanitize.cfg -q -p no:randomly
@@ -76,7 +86,7 @@ docs: venv
 
 # The learner's copy: answers out, working cells empty, Check/Hint/Skip kept: build/student/
 student: venv
-	$(PY) tools/make_student.py build/student
+	$(PY) tools/make_student.py $(if $(FORCE),--force) build/student
 
 # Learners start here: the learner's copy, opened in JupyterLab.
 learn: student

@@ -67,9 +67,11 @@ def _plain(markup: str) -> str:
 
 
 def _value_text(widget) -> str:
+    """The value a field shows; an empty one reads "(not set)", never as a blank."""
     value = getattr(widget, "label", None) if hasattr(widget, "options") else None
     value = getattr(widget, "value", "") if value is None else value
-    return "" if value is None else str(value)
+    text = "" if value is None else str(value)
+    return text if text.strip() else "(not set)"
 
 
 def _output_text(widget) -> str:

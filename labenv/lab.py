@@ -19,6 +19,8 @@ import os
 import random
 import re
 import socket
+import ssl
+import stat
 import struct
 import tarfile
 import tempfile
@@ -81,9 +83,21 @@ def _subnet_pool() -> ipaddress.IPv4Network:
         raise LabError(f"LABENV_SUBNETS is not a network: {error}") from None
 
 
+def own_labs_filter() -> dict[str, str]:
+    """With LABENV_LAB_PREFIX set, a listing asks only for the names of that prefix's labs.
+
+    On a class engine a learner's listing that showed another learner's labs is
+    refused (the authorization plugin sees the answer), so labenv asks for its
+    own: Docker's name filter is a regular expression, and a lab's containers and
+    networks are all named ``labenv-<lab>-...``.
+    """
+    prefix = os.environ.get("LABENV_LAB_PREFIX")
+    return {"name": f"^/?labenv-{re.escape(prefix)}"} if prefix else {}
+
+
 def _used_subnets(client) -> list[ipaddress.IPv4Network]:
     used = []
-    for net in client.networks.list():
+    for net in client.networks.list(filters=own_labs_filter()):
         for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
             try:
                 used.append(ipaddress.IPv4Network(cfg.get("Subnet", ""), strict=False))
@@ -229,6 +243,9 @@ class Lab:
         run = (["timeout", "-k", "2", str(int(max(1, timeout))), *argv] if timeout else argv)
         container = self.container(role)
         api = engine.connect().api
+        if stdin is not None and api.base_url.startswith("https://"):
+            stdin = stdin.encode() if isinstance(stdin, str) else stdin
+            run = _counted_stdin(run, len(stdin))
         try:
             exec_id = api.exec_create(container.id, run, stdin=stdin is not None, stdout=True,
                                       stderr=True, user=user or "", environment=env)["Id"]
@@ -325,8 +342,7 @@ def _starting(name: str):
     Without it, the second `up` would remove the first one's networks half-way.
     """
     engine_id = hashlib.sha256(os.environ.get("DOCKER_HOST", "local").encode()).hexdigest()[:8]
-    folder = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / "labenv-locks"
-    folder.mkdir(mode=0o700, exist_ok=True)
+    folder = _lock_folder()
     with open(folder / f"{engine_id}-{name}.lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -336,6 +352,22 @@ def _starting(name: str):
         yield
 
 
+def _lock_folder() -> Path:
+    """The calling user's own folder of start locks (each Unix user of a class has one).
+
+    One folder shared by every user would belong to whoever ran first, and be
+    closed to the others; a folder of that name made by someone else is refused.
+    """
+    uid = os.getuid()
+    folder = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"labenv-locks-{uid}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    st = folder.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & 0o022:
+        raise LabError(f"{folder} is not this user's own folder (owner uid {st.st_uid}, mode "
+                       f"{stat.S_IMODE(st.st_mode):o}); remove it and start again")
+    return folder
+
+
 def _host_records(lan: LabNetworkRef, internet: LabNetworkRef) -> dict[str, str]:
     nets = {LAN: lan, INTERNET: internet}
     records = {}
@@ -343,6 +375,16 @@ def _host_records(lan: LabNetworkRef, internet: LabNetworkRef) -> dict[str, str]
         for name in (spec.hostname, *spec.aliases):
             records.setdefault(name, nets[spec.network].address(spec.host))
     return records
+
+
+def _counted_stdin(argv: list[str], size: int) -> list[str]:
+    """`argv` reading exactly `size` bytes of standard input, then end of file.
+
+    Over a TLS connection to the engine (a class engine) the end of the input
+    cannot be sent as a half-close: Python's SSLSocket.shutdown drops TLS and
+    the answer then reads as noise. `head -c` ends the input after its length.
+    """
+    return ["sh", "-c", 'head -c "$0" | "$@"', str(size), *argv]
 
 
 def _exec_io(api, exec_id: str, data: str | bytes | None) -> tuple[bytes, bytes]:
@@ -364,7 +406,8 @@ def _exec_io(api, exec_id: str, data: str | bytes | None) -> tuple[bytes, bytes]
         if data is not None:
             raw = reader.raw._sock
             raw.sendall(data.encode() if isinstance(data, str) else data)
-            raw.shutdown(socket.SHUT_WR)
+            if not isinstance(raw, ssl.SSLSocket):  # over TLS the command counts its input instead
+                raw.shutdown(socket.SHUT_WR)
         out, err = bytearray(), bytearray()
         while len(header := reader.read(8)) == 8:
             stream, length = struct.unpack(">BxxxL", header)
@@ -491,10 +534,14 @@ def _remove_container(container) -> int:
 
 
 def list_labs() -> dict[str, list[str]]:
-    """Lab name -> roles found, for every lab on the engine (running or not)."""
+    """Lab name -> roles found, for every lab on the engine (running or not).
+
+    With LABENV_LAB_PREFIX set, only that prefix's labs (see own_labs_filter).
+    """
     labs: dict[str, list[str]] = {}
-    for c in engine.connect().containers.list(all=True, ignore_removed=True, filters={"label": LABEL_LAB}):
+    mine = {"label": LABEL_LAB, **own_labs_filter()}
+    for c in engine.connect().containers.list(all=True, ignore_removed=True, filters=mine):
         labs.setdefault(c.labels[LABEL_LAB], []).append(c.labels.get("labenv.role", "?"))
-    for net in engine.connect().networks.list(filters={"label": LABEL_LAB}):
+    for net in engine.connect().networks.list(filters=mine):
         labs.setdefault(net.attrs["Labels"][LABEL_LAB], [])
     return labs

@@ -13,7 +13,10 @@ printed in the instructor's run gives an answer away. The exercise rows
 (`ex.controls(lab)`: Check, Hint, Skip) stay: Skip applies the solution, so a
 learner who skips still reaches the end of the notebook.
 
-    python tools/make_student.py [OUT_DIR]
+    python tools/make_student.py [--force] [OUT_DIR]
+
+A notebook already in OUT_DIR is the learner's work and is kept; ``--force``
+(``make student FORCE=1``) replaces it with a fresh copy.
 """
 from __future__ import annotations
 
@@ -65,20 +68,36 @@ def learner_copy(nb):
     return copy
 
 
-def build(out: Path, source: Path = NOTEBOOKS) -> list[Path]:
-    """Write the learner's copy of every notebook in ``source`` to ``out``; the paths written."""
+def build(out: Path, source: Path = NOTEBOOKS, *, force: bool = False) -> tuple[list[Path], list[Path]]:
+    """Write the learner's copy of every notebook in ``source`` to ``out``.
+
+    Returns the paths written and the paths kept (already there, not ``force``).
+    """
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, kept = [], []
     for path in sorted(source.glob("[0-9][0-9]-*.ipynb")):
+        target = out / path.name
+        if target.exists() and not force:
+            kept.append(target)
+            continue
         copy = learner_copy(nbformat.read(path, as_version=4))
         nbformat.validate(copy)
-        target = out / path.name
         nbformat.write(copy, target)
         written.append(target)
-    return written
+    return written, kept
+
+
+def main(argv: list[str]) -> int:
+    force = "--force" in argv
+    rest = [a for a in argv if a != "--force"]
+    target = Path(rest[0]) if rest else ROOT / "build" / "student"
+    written, kept = build(target, force=force)
+    print(f"{len(written)} learner notebook(s) written to {target}")
+    if kept:
+        print(f"{len(kept)} kept as they were (your work): {', '.join(p.name[:2] for p in kept)}; "
+              "`make student FORCE=1` replaces them with fresh copies")
+    return 0
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "student"
-    built = build(target)
-    print(f"{len(built)} learner notebooks in {target}")
+    sys.exit(main(sys.argv[1:]))

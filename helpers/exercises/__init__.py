@@ -19,14 +19,16 @@ Exercise ids (notebook, id)::
     01 find-the-block   a message to the Internet waits, deferred by the port-25 block
     02 relay-port       the relay mailer connects to port 587
     03 authinfo         SMTP AUTH credentials in place; a queued message delivered
-    04 starttls         starttls.m4 included; mail reaches the provider over TLS
+    04 starttls         starttls.m4 included; TLS to the provider enforced (TLS_Srv)
     05 mailertable      the howto's routing: LAN hosts direct, the rest via the provider
     06 masquerade       header and envelope sender rewritten to somedom.com
     07 end-to-end       the whole howto: masqueraded, authenticated, encrypted delivery
-    08 fix-the-queue    a queue stuck on "Temporary AUTH failure" repaired and flushed
+    08 fix-the-queue    a message stuck behind two faults delivered; the daemon delivers new mail
+    09 capstone         one unknown fault of labenv.faults found and fixed: mail flows again
 
 ``exercise("08", "fix-the-queue").setup(lab)`` puts a lab into the exercise's
-broken starting state (exercises without a special start do nothing there).
+broken starting state (exercises without a special start do nothing there);
+``exercise("09", "capstone").setup(lab, seed=3)`` (or ``fault=NAME``) chooses its fault.
 
 The package, top layer of the kit (it may import helpers and labenv; nothing
 else in helpers imports it):

@@ -36,35 +36,41 @@ _QUEUE_EMPTY = R("nothing waits in the mailserver's queue", c.queue_empty)
 
 EXERCISES: list[Exercise] = [
     _exercise("01", "find-the-block", [
-        R("a message for an Internet address waits in the queue, refused at port 25", c.queue_has_block),
-    ], s.solve_find_the_block),
+        R("the waiting report reached mx.example.com", c.blocked_report_arrived),
+        R("the lab is as it was: the ISP's filter on, nothing waiting in the queue", c.lab_as_it_was),
+    ], s.solve_find_the_block, s.setup_find_the_block),
     _exercise("02", "relay-port", [
         R("the relay mailer connects to port 587 (=M: A=TCP $h 587)", c.relay_on_587),
         R("no relay knob in sendmail.mc sits where sendmail ignores it", c.mc_without_ignored_knobs),
-    ], s.solve_relay_port),
+    ], s.solve_relay_port, s.setup_relay_port),
     _exercise("03", "authinfo", [
-        R("sendmail.cf has the authinfo map", c.authinfo_map_defined),
-        R(f"the map has an entry {c.PROVIDER_KEY}", c.authinfo_entry),
-        R("sendmail may use PLAIN or LOGIN with it", c.authinfo_mechanisms),
-        R("/etc/mail/auth is private (700, no file readable by others)", c.authinfo_private),
+        R(f"sendmail finds {c.PROVIDER_KEY}, may use PLAIN or LOGIN with it, and it stays private "
+          "(/etc/mail/auth 700, no file readable by others)", c.authinfo_usable),
+        R("the message deferred with Temporary AUTH failure was delivered, not sent again",
+          c.auth_deferred_message_delivered),
         _PROVIDER_AUTH,
         _QUEUE_EMPTY,
-    ], s.solve_authinfo),
+    ], s.solve_authinfo, s.setup_authinfo),
     _exercise("04", "starttls", [
         R("sendmail.mc includes starttls.m4 and sendmail.cf has its certificates", c.starttls_included),
         R("the mailserver's own port 25 offers STARTTLS", c.local_daemon_offers_starttls),
-        R("the last message at the provider's port 587 came over TLS", c.provider_got_tls),
-        _PROVIDER_AUTH,
-    ], s.solve_starttls),
+        R(f"sendmail refuses {c.PROVIDER} without encryption (ruleset tls_server)",
+          c.tls_required_for_provider),
+        R("a message held back for want of encryption reached the provider over TLS; nothing waits",
+          c.held_message_arrived_encrypted),
+    ], s.solve_starttls, s.setup_starttls),
     _exercise("05", "mailertable", [
         R("sendmail.cf has FEATURE(`mailertable')", c.mailertable_feature),
         _RELAY_587,
-        R("the test addresses route as the howto says", c.routes_like(c.HOWTO_ROUTES)),
-    ], s.solve_mailertable),
+        R("LAN hosts get their mail directly, the rest goes to the provider (sendmail -bt /parse)",
+          c.routes_like(c.HOWTO_ROUTES)),
+    ], s.solve_mailertable, s.setup_mailertable),
     _exercise("06", "masquerade", [
         R("the header sender is masqueraded", c.masquerades("HS", "header")),
         R("the envelope sender is masqueraded", c.masquerades("ES", "envelope")),
-    ], s.solve_masquerade),
+        R(f"the provider received a message with both senders @{c.MASQUERADE_DOMAIN}",
+          c.provider_got_masqueraded),
+    ], s.solve_masquerade, s.setup_masquerade),
     _exercise("07", "end-to-end", [
         _RELAY_587,
         R("Internet mail goes to the provider via relay",
@@ -73,12 +79,19 @@ EXERCISES: list[Exercise] = [
         R("the envelope sender is masqueraded", c.masquerades("ES", "envelope")),
         R("the provider received it: 587, TLS, AUTH, @somedom.com", c.provider_end_to_end),
         _QUEUE_EMPTY,
-    ], s.solve_end_to_end),
+    ], s.solve_end_to_end, s.setup_end_to_end),
     _exercise("08", "fix-the-queue", [
-        _AUTH_MECHANISMS,
-        _PROVIDER_AUTH,
+        R(f"the waiting message ({c.STUCK_SUBJECT}) reached the provider after SMTP AUTH",
+          c.stuck_message_arrived),
         _QUEUE_EMPTY,
+        R("new mail goes out at once: the daemon's own last attempt was delivered", c.daemon_delivers),
     ], s.solve_fix_the_queue, s.setup_fix_the_queue),
+    # One requirement, on the outcome only: whatever the fault, it is ✘ at the start and
+    # says nothing of where the fault is.
+    _exercise("09", "capstone", [
+        R("mail flows: what root sends reaches the provider at once (587, TLS, SMTP AUTH, "
+          "sender @somedom.com), and nothing waits", c.mail_flows),
+    ], s.solve_capstone, s.setup_capstone),
 ]
 
 _BY_KEY: dict[tuple[str, str], Exercise] = {(e.notebook, e.id): e for e in EXERCISES}

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from email.utils import parseaddr
 
+from labenv import mail
 from labenv.sendmail.howto import MASQUERADE_DOMAIN, PROVIDER
 from labenv.sendmail.maps import field_of
 
@@ -17,6 +19,7 @@ from .probes import Live
 Check = Callable[[Live], list[str]]
 
 PROVIDER_KEY = f"AuthInfo:{PROVIDER}"
+ROLE = "mailserver"
 INTERNET_RCPT = "bob@example.com"
 SENDER = "root@mailserver.private.lan"
 OFFERED_MECHANISMS = {"PLAIN", "LOGIN"}      # what the provider offers
@@ -44,6 +47,31 @@ def mc_without_ignored_knobs(live: Live) -> list[str]:
 
 
 # -- the queue
+
+#: The message 01's exercise starts with: it waits behind the ISP's port-25 block.
+BLOCKED_SUBJECT = "nightly report"
+
+
+def isp_blocks_port_25(lab) -> bool:
+    """The router's ISP filter is on (``isp-block status`` on the router)."""
+    return lab.exec("router", ["isp-block", "status"]).check().stdout.strip() == "port 25 blocked"
+
+
+def blocked_report_arrived(live: Live) -> list[str]:
+    if any(m.get("headers", {}).get("Subject") == BLOCKED_SUBJECT and INTERNET_RCPT in m.get("rcpt_tos", [])
+           for m in live.provider_messages):
+        return []
+    return [f"mx.example.com has not received the {BLOCKED_SUBJECT!r} for {INTERNET_RCPT} "
+            "(the provider's record has no such message)"]
+
+
+def lab_as_it_was(live: Live) -> list[str]:
+    problems = []
+    if not isp_blocks_port_25(live.lab):
+        problems.append("the ISP's filter is still off: the lab is meant to block port 25 "
+                        "(isp-block on, on the router)")
+    return problems + queue_empty(live)
+
 
 def queue_has_block(live: Live) -> list[str]:
     waiting = [m for m in live.queue
@@ -104,6 +132,26 @@ def authinfo_private(live: Live) -> list[str]:
     return live.auth_permission_problems
 
 
+def authinfo_usable(live: Live) -> list[str]:
+    """03: the provider's entry is in the map, lets sendmail use PLAIN or LOGIN, and stays private."""
+    return (authinfo_map_defined(live) or authinfo_entry(live) or authinfo_mechanisms(live)) \
+        + authinfo_private(live)
+
+
+def auth_deferred_message_delivered(live: Live) -> list[str]:
+    """03: a message deferred with a temporary AUTH failure was delivered later (same queue id)."""
+    rows = mail.deliveries(live.lab)
+    deferred = {r["queue_id"] for r in rows
+                if (r.get("stat") or "").startswith("Deferred") and "AUTH" in r["stat"]}
+    if not deferred:
+        return ["mail.log shows no message deferred with Temporary AUTH failure (the exercise "
+                "starts with one waiting in the queue)"]
+    if deferred & {r["queue_id"] for r in rows if (r.get("stat") or "").startswith("Sent")}:
+        return []
+    return ["the message deferred with Temporary AUTH failure has not been delivered yet "
+            "(mail.log has no Sent for its queue id)"]
+
+
 # -- STARTTLS
 
 def starttls_included(live: Live) -> list[str]:
@@ -113,6 +161,46 @@ def starttls_included(live: Live) -> list[str]:
     if not live.cf_option("ClientCertFile"):
         problems.append("sendmail.cf sets no ClientCertFile (starttls.m4 not built in: run make)")
     return problems
+
+
+#: 04: ruleset tls_server asked about a session with the provider that has no STARTTLS
+#: (${verify} NONE), the provider's name and address set as in a real delivery.
+_TLS_SERVER_WITHOUT_TLS = (
+    f"a=$(getent hosts {PROVIDER} | cut -d' ' -f1); "
+    f"printf '.D{{server_name}}{PROVIDER}\\n.D{{server_addr}}%s\\ntls_server NONE\\n' \"$a\" "
+    "| sendmail -bt")
+
+
+def tls_required_for_provider(live: Live) -> list[str]:
+    """04: sendmail's tls_server ruleset refuses a session with the provider without encryption."""
+    out = live.lab.exec(ROLE, ["sh", "-c", _TLS_SERVER_WITHOUT_TLS], timeout=60).output
+    found = re.search(r"^tls_server\s+returns:\s*(.*)$", out, re.MULTILINE)
+    if found is None:
+        raise RuntimeError("sendmail -bt gave no answer for ruleset tls_server")
+    if "$# error" in found.group(1):
+        return []
+    return [f"sendmail would go on with {PROVIDER} without STARTTLS: ruleset tls_server returns "
+            f"{found.group(1).strip()} for a session without encryption"]
+
+
+def held_message_arrived_encrypted(live: Live) -> list[str]:
+    """04: a message deferred for want of encryption was delivered later, over TLS; the queue is empty."""
+    rows = mail.deliveries(live.lab)
+    held = {r["queue_id"] for r in rows if "encryption too weak" in (r.get("stat") or "")}
+    if not held:
+        return ["mail.log shows no message held back for want of encryption yet (send one while "
+                "STARTTLS is stripped)"]
+    sent = [r["stat"] for r in rows if r["queue_id"] in held and (r.get("stat") or "").startswith("Sent")]
+    if not sent:
+        return ["the message held back has not been delivered yet (it can go once STARTTLS is back "
+                "and the queue runs)"] + queue_empty(live)
+    ids = {m.group(1) for stat in sent if (m := re.search(r"queued as (\S+?)\)?$", stat))}
+    arrived = [m for m in live.provider_messages if m["queue_id"] in ids]
+    if not arrived:
+        return ["the provider's record has no trace of the held message (was it cleared?)"]
+    if not any(m.get("tls") for m in arrived):
+        return ["the provider's record shows the held message arriving without TLS"]
+    return queue_empty(live)
 
 
 def local_daemon_offers_starttls(live: Live) -> list[str]:
@@ -155,6 +243,23 @@ def masquerades(flags: str, what: str) -> Check:
     return test
 
 
+def provider_got_masqueraded(live: Live) -> list[str]:
+    """The provider recorded a message whose envelope and header sender are both @somedom.com."""
+    def ours(address: str | None) -> bool:
+        return (address or "").lower().endswith("@" + MASQUERADE_DOMAIN)
+
+    messages = live.provider_messages
+    if any(ours(m.get("mail_from")) and ours(parseaddr(m["headers"].get("From", ""))[1])
+           for m in messages):
+        return []
+    if not messages:
+        return ["the provider has received no message yet"]
+    last = messages[-1]
+    return [f"the provider's newest message has envelope sender {last.get('mail_from') or '<>'} "
+            f"and header From: {last['headers'].get('From') or '(none)'}; none has both "
+            f"@{MASQUERADE_DOMAIN} (send one after the change)"]
+
+
 # -- what the provider received
 
 def provider_got_authenticated(live: Live) -> list[str]:
@@ -183,3 +288,43 @@ def provider_end_to_end(live: Live) -> list[str]:
         senders = sorted({m.get("mail_from") or "<>" for m in good})
         return [f"the provider saw envelope sender(s) {', '.join(senders)}, not @{MASQUERADE_DOMAIN}"]
     return []
+
+
+# -- mail that flows again (08 and the capstone 09)
+
+#: The message 08's exercise starts with: it waits in the queue until both faults are fixed.
+STUCK_SUBJECT = "waiting for the fix"
+
+
+def _for_the_internet(row: dict) -> bool:
+    to = (row.get("to") or "").lower()
+    return row.get("mailer") != "local" and "@" in to and not to.rstrip(">").endswith(".lan")
+
+
+def daemon_delivers(live: Live) -> list[str]:
+    """The daemon's own last attempt for an Internet address (``sm-mta`` in mail.log) was delivered.
+
+    A queue run started by hand (``sendmail -q``, logged as ``sendmail``) reads sendmail.cf
+    afresh, so it can succeed while the daemon still fails; only the daemon shows that new
+    mail goes out by itself.
+    """
+    tried = [row for row in mail.deliveries(live.lab) if row["program"] == "sm-mta" and _for_the_internet(row)]
+    if not tried:
+        return ["the daemon has not tried to deliver a message for the Internet yet"]
+    stat = tried[-1].get("stat") or "no status"
+    if stat.startswith("Sent"):
+        return []
+    return [f"the daemon's own last attempt for the Internet ended: {stat}; once the cause is "
+            "fixed, send a new message"]
+
+
+def stuck_message_arrived(live: Live) -> list[str]:
+    if any(m["headers"].get("Subject") == STUCK_SUBJECT and m.get("authenticated_as")
+           for m in live.provider_messages):
+        return []
+    return [f"the provider has not received the waiting message {STUCK_SUBJECT!r} after SMTP AUTH"]
+
+
+def mail_flows(live: Live) -> list[str]:
+    """What root sends reaches the provider properly and at once, and nothing is left waiting."""
+    return provider_end_to_end(live) + daemon_delivers(live) + queue_empty(live)

@@ -152,10 +152,13 @@ class Exercise:
         self._record("solve", lab, "applied")
         print(f"applied the solution of {self.notebook}/{self.id}")
 
-    def setup(self, lab) -> None:
-        """Put the lab into the exercise's starting state (most need nothing)."""
+    def setup(self, lab, **options) -> None:
+        """Put the lab into the exercise's starting state (most need nothing).
+
+        ``options`` go to the exercise's starter (the capstone takes ``seed=`` or ``fault=``).
+        """
         if self.starter is not None:
-            self.starter(lab)
+            self.starter(lab, **options)
 
     # -- the learner's buttons
     def controls(self, lab) -> Controls:

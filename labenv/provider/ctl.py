@@ -6,6 +6,8 @@
   relayhost-ctl users USER=PASS ...   replace the accepted logins
   relayhost-ctl reject-auth on|off    answer every AUTH with 454
   relayhost-ctl strict-authzid on|off refuse PLAIN logins whose authzid differs
+  relayhost-ctl strip-starttls on|off answer as a man in the middle that strips STARTTLS:
+                                      no STARTTLS offered, AUTH offered in the clear
   relayhost-ctl fail CODE N           answer 421 (at connect) or 451 (at MAIL) N times
   relayhost-ctl down | up             stop or resume listening, waiting until done
   relayhost-ctl reset                 all knobs back to their defaults
@@ -78,6 +80,8 @@ def run(store: Store, verb: str, args: list[str]):
         return store.update(reject_auth=_on_off(args[0]))
     if verb == "strict-authzid" and len(args) == 1:
         return store.update(strict_authzid=_on_off(args[0]))
+    if verb == "strip-starttls" and len(args) == 1:
+        return store.update(strip_starttls=_on_off(args[0]))
     if verb == "fail" and len(args) == 2:
         if args[0] not in ("421", "451") or not args[1].isdigit():
             raise SystemExit("relayhost-ctl: fail takes 421|451 and a count")

@@ -3,7 +3,8 @@
 Profiles:
   provider  relayhost.somedom.com: 587 requires STARTTLS before AUTH and AUTH before
             MAIL (PLAIN/LOGIN against the users knob); 25 accepts mail for anyone, as
-            any Internet mail exchanger does.
+            any Internet mail exchanger does. With the strip-starttls knob on, both
+            ports answer as a man in the middle would: no STARTTLS, AUTH in the clear.
   sink      a LAN host (mailhost.private.lan, ...): 25 only, no AUTH, records mail.
 
 Built on aiosmtpd: authentication is the `authenticate` function (aiosmtpd's
@@ -27,6 +28,7 @@ import os
 import re
 import ssl
 import time
+import warnings
 from email.parser import BytesHeaderParser
 from typing import NamedTuple
 
@@ -285,12 +287,18 @@ class Provider:
         if fault == 421:
             return Refusal(self.store, port, self.hostname)
         submission = self.profile == "provider" and port == SUBMISSION
-        return RecordingSMTP(
-            self.handler, port=port, store=self.store, knobs=self.store.knobs(), fail_mail=fault == 451,
-            hostname=self.hostname, ident=IDENT, tls_context=self.context,
-            require_starttls=submission, auth_required=submission, auth_require_tls=True,
-            authenticator=authenticate,
-        )
+        knobs = self.store.knobs()
+        # strip-starttls: what a man in the middle shows the client when it keeps the TLS
+        # to the provider to itself: no STARTTLS, and the provider's AUTH in the clear.
+        stripped = bool(knobs.get("strip_starttls"))
+        with warnings.catch_warnings():  # aiosmtpd warns of AUTH without TLS: here it is the point
+            warnings.simplefilter("ignore", UserWarning)
+            return RecordingSMTP(
+                self.handler, port=port, store=self.store, knobs=knobs, fail_mail=fault == 451,
+                hostname=self.hostname, ident=IDENT, tls_context=None if stripped else self.context,
+                require_starttls=submission and not stripped, auth_required=submission,
+                auth_require_tls=not stripped, authenticator=authenticate,
+            )
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()

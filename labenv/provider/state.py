@@ -2,8 +2,8 @@
 
 Under ``var`` (``$RELAYHOST_VAR``, default /var/lib/relayhost):
 
-    state.json      the knobs: users, reject_auth, strict_authzid, listening,
-                    faults {"code": 421|451, "count": N}
+    state.json      the knobs: users, reject_auth, strict_authzid, strip_starttls,
+                    listening, faults {"code": 421|451, "count": N}
     sessions.jsonl  one finished SMTP session per line
     queue-id        the last queue id handed out
 
@@ -25,6 +25,7 @@ DEFAULT_KNOBS = {
     "users": {"user_name": "password"},
     "reject_auth": False,
     "strict_authzid": False,
+    "strip_starttls": False,
     "listening": True,
     "faults": {"code": None, "count": 0},
 }

@@ -28,13 +28,20 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory):
-    """A JupyterLab server on 127.0.0.1 with its own config, data and runtime dirs."""
+    """A JupyterLab server on 127.0.0.1 with its own config, data and runtime dirs.
+
+    Its kernels name their labs with the prefix ``br<pid>-`` (notebook 01 runs in lab
+    ``br<pid>-01``), so they never replace a lab of someone working on the same engine,
+    and record progress to a file of the run's own unless LABENV_PROGRESS_DB names one.
+    """
     root = tmp_path_factory.mktemp("notebooks")
     home = tmp_path_factory.mktemp("jupyter-home")
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token, prefix = _free_port(), secrets.token_hex(16), f"br{os.getpid()}-"
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"),
            "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython"),
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "LABENV_LAB_PREFIX": prefix,
+           # what the notebooks' checks record goes to the run's own file, not to a person's record
+           "LABENV_PROGRESS_DB": os.environ.get("LABENV_PROGRESS_DB", str(home / "progress.sqlite3"))}
     log = open(home / "server.log", "w")  # noqa: SIM115 (the server writes to it until the fixture ends)
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -52,7 +59,7 @@ def jupyterlab(tmp_path_factory):
                 server.kill()
                 pytest.fail("JupyterLab did not start:\n" + (home / "server.log").read_text()[-2000:])
             time.sleep(0.3)
-    yield {"url": url, "token": token, "root": root}
+    yield {"url": url, "token": token, "root": root, "prefix": prefix}
     server.terminate()
     try:
         server.wait(timeout=20)

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from helpers.exercises import EXERCISES, exercise
-from tests.support import ROOT, fresh_test_lab, one_line_error
+from tests.support import ROOT, fresh_test_lab, one_line_error, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -36,15 +36,29 @@ def test_exercise_fails_fresh_and_passes_after_solve(fresh_lab, ex, capsys):
     assert "✘" not in out and "Done." in out
 
 
-def test_fix_the_queue_starts_with_the_stuck_message(fresh_lab):
-    ex = exercise("08", "fix-the-queue")
-    ex.setup(fresh_lab)
-    problems = ex.problems(fresh_lab)
-    assert any("Temporary AUTH failure" in p for p in problems), problems
-    before = fresh_lab.provider.messages()
-    ex.solve(fresh_lab)
-    subjects = [m["headers"].get("Subject") for m in fresh_lab.provider.messages()]
-    assert not before and "waiting for a working AuthInfo" in subjects   # delivered, not resent
+def test_fix_the_queue_hides_its_second_cause_behind_the_first(fresh_lab):
+    """08: the message waits at the port-25 block; with the mailertable fixed it waits for AUTH."""
+    from helpers.exercises.checks import STUCK_SUBJECT
+    from labenv import mail
+
+    lab, ex = fresh_lab, exercise("08", "fix-the-queue")
+    ex.setup(lab)
+    assert all(problems for _, problems in ex.results(lab))
+    assert [m["reason"] for m in mail.queue(lab)] == ["Deferred: Connection refused by mx.example.com."]
+
+    def sh(script):
+        lab.exec("mailserver", ["sh", "-ec", script], timeout=120).check()
+
+    sh("sed -i 's/mailertabel/mailertable/' /etc/mail/sendmail.mc; cd /etc/mail; make >/dev/null; "
+       "test ! -s sendmail.cf.errors; /etc/init.d/sendmail reload; sendmail -q")
+    assert [m["reason"] for m in mail.queue(lab)] == ["Deferred: Temporary AUTH failure"]
+    sh("dpkg -i /var/cache/apt/archives/libsasl2-modules_*.deb >/dev/null; sendmail -q")
+    assert [p for p in ex.problems(lab) if "daemon" not in p] == []   # a queue run by hand delivered it
+    assert ex.problems(lab)                                             # ... but the daemon has not
+    mail.send(lab, "root", ["bob@example.com"], subject="new mail")
+    wait_until(lambda: ex.problems(lab) == [], timeout=30, what="the daemon to deliver new mail")
+    subjects = [m["headers"].get("Subject") for m in lab.provider.messages()]
+    assert subjects.count(STUCK_SUBJECT) == 1                          # delivered, not resent
 
 
 def exercises_cli(*args: str) -> subprocess.CompletedProcess:

@@ -16,9 +16,15 @@ from nbclient import NotebookClient
 from tests.support import ROOT, leftovers
 from tools.make_student import learner_copy
 
-NOTEBOOKS = [p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
-             if re.search(r"exercise\(\s*[\"']\d\d", p.read_text())]
-REPORT = re.compile(r"^Exercise (\d\d/[\w-]+): .*?(?=^Exercise \d\d/|\Z)", re.M | re.S)
+EXERCISE = re.compile(r"exercise\(\s*[\"']\d\d")
+
+
+def has_exercises(path) -> bool:
+    return any(c.cell_type == "code" and EXERCISE.search(c.source)
+               for c in nbformat.read(path, as_version=4).cells)
+
+
+NOTEBOOKS = [p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")) if has_exercises(p)]
 PRESS_SKIP = """\
 from helpers.exercises.framework import Controls as _Controls
 from helpers.display import static_text as _static_text

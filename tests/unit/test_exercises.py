@@ -17,7 +17,8 @@ from tests.support import one_line_error
 from tests.unit.fakelab import MC, FakeLab
 
 IDS = {"01": "find-the-block", "02": "relay-port", "03": "authinfo", "04": "starttls",
-       "05": "mailertable", "06": "masquerade", "07": "end-to-end", "08": "fix-the-queue"}
+       "05": "mailertable", "06": "masquerade", "07": "end-to-end", "08": "fix-the-queue",
+       "09": "capstone"}
 TEXTS = resources.files("helpers.exercises").joinpath("texts")
 
 

@@ -59,11 +59,18 @@ def test_tags_decide_what_the_learner_gets():
     assert nb.cells[2].source == "editor.set(relay_port=587).apply()"      # the original is untouched
 
 
-def test_make_student_writes_every_notebook(tmp_path):
-    written = build(tmp_path)
-    assert [p.name for p in written] == [p.name for p in NOTEBOOKS]
+def test_make_student_writes_every_notebook_and_keeps_the_learners_work(tmp_path):
+    written, kept = build(tmp_path)
+    assert [p.name for p in written] == [p.name for p in NOTEBOOKS] and kept == []
     for path in written:
         nbformat.validate(read(path))
+    worked = written[1]
+    worked.write_text(worked.read_text().replace('"cells": [', '"cells": [', 1) + "\n")
+    mine = worked.read_text()
+    written, kept = build(tmp_path)
+    assert written == [] and worked in kept and worked.read_text() == mine
+    written, kept = build(tmp_path, force=True)
+    assert worked in written and worked.read_text() != mine
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem[:2] for p in NOTEBOOKS])
@@ -76,20 +83,19 @@ def test_the_learner_copy_holds_no_answer(path):
             assert "ex.solve(" not in c.source and "ex.solution(" not in c.source, c.source
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if EXERCISE.search(p.read_text())],
-                         ids=lambda p: p.stem[:2])
+def has_exercises(path) -> bool:
+    return any(c.cell_type == "code" and EXERCISE.search(c.source) for c in read(path).cells)
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if has_exercises(p)], ids=lambda p: p.stem[:2])
 def test_each_exercise_gives_the_learner_a_place_to_work_and_the_buttons(path):
-    """Task, a check before the work, an empty working cell, then the row of buttons."""
+    """Before each row of buttons: a check, then an empty working cell (since the last row)."""
     copy = learner_copy(read(path))
     code = [c for c in copy.cells if c.cell_type == "code"]
-    starts = [i for i, c in enumerate(code) if EXERCISE.search(c.source)]
-    assert starts
-    for n, start in enumerate(starts):
-        end = starts[n + 1] if n + 1 < len(starts) else len(code)
-        section = code[start:end]
-        sources = [c.source for c in section]
-        first_work = next((i for i, c in enumerate(section) if WORK in tags(c)), None)
-        controls = next((i for i, s in enumerate(sources) if ".controls(lab)" in s), None)
-        assert first_work is not None, f"{EXERCISE.search(sources[0]).groups()}: no working cell"
-        assert controls is not None and controls > first_work, f"{sources[0]}: no buttons after the work"
-        assert any("ex.check(lab)" in s for s in sources[:first_work]), "no check before the work"
+    rows = [i for i, c in enumerate(code) if ".controls(lab)" in c.source]
+    assert rows, "no exercise row (ex.controls(lab))"
+    for n, row in enumerate(rows):
+        section = code[(rows[n - 1] + 1 if n else 0):row]
+        work = [i for i, c in enumerate(section) if WORK in tags(c)]
+        assert work, f"no working cell before: {code[row].source}"
+        assert any("ex.check(lab)" in c.source for c in section[:work[0]]), "no check before the work"

@@ -255,6 +255,22 @@ def test_reject_auth_is_454(serve, store):
                                           "reason": "AUTH refused by the provider's knob"}
 
 
+def test_strip_starttls_offers_auth_in_the_clear_as_a_man_in_the_middle_would(serve, store):
+    store.update(strip_starttls=True)
+    port = serve(SUBMISSION)
+    with client(port, tls=False) as smtp:
+        assert not smtp.has_extn("starttls") and smtp.esmtp_features["auth"].split() == ["LOGIN", "PLAIN"]
+        assert smtp.mail("root@somedom.com") == (530, b"5.7.0 Authentication required")
+        smtp.rset()
+        assert auth(smtp, "PLAIN")[0] == 235
+        assert smtp.sendmail("root@somedom.com", ["bob@example.com"], MESSAGE) == {}
+    session = sessions(store)[0]
+    assert session["tls"] is None and session["messages"][0]["authenticated_as"] == USER
+    store.update(strip_starttls=False)
+    with client(port, tls=False) as smtp:
+        assert smtp.has_extn("starttls") and not smtp.has_extn("auth")
+
+
 def test_fail_421_at_connect_then_recovers(serve, store):
     port = serve(SUBMISSION)
     store.update(faults={"code": 421, "count": 2})
@@ -351,6 +367,7 @@ def test_ctl_shows_knobs_never_passwords(store):
     assert state["users"] == {"alice": MASK, "bob": MASK} and "pw-" not in text
     assert run_ctl(store, "reject-auth", "on")[1]["reject_auth"] is True
     assert run_ctl(store, "strict-authzid", "on")[1]["strict_authzid"] is True
+    assert run_ctl(store, "strip-starttls", "on")[1]["strip_starttls"] is True
     assert run_ctl(store, "fail", "451", "3")[1]["faults"] == {"code": 451, "count": 3}
     assert run_ctl(store, "clear")[1] == {"cleared": True} and run_ctl(store, "sessions")[1] == []
 

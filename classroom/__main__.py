@@ -1,0 +1,144 @@
+"""`python -m classroom VERB`: the class engine, its certificates and its plugin, from a shell (root).
+
+    python -m classroom engine up [--suite bookworm ...]
+    python -m classroom engine status
+    python -m classroom engine down [--purge]
+    python -m classroom certs alice bob [--owner USER] [--dir DIR]
+    python -m classroom certs --instructor carol
+    python -m classroom certs --revoke bob
+    python -m classroom plugin                 # the authorization plugin, in the foreground
+
+Errors are one line (`classroom: ...`) and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import sys
+from pathlib import Path
+
+from labenv import build
+
+from . import access, certs, enginecfg
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        raise SystemExit(_fail(f"{self.prog}: {message}"))
+
+
+def _fail(text: str) -> int:
+    print(f"classroom: {text}", file=sys.stderr)
+    return 2
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def cmd_engine(args) -> int:
+    from . import engine
+
+    if args.action == "up":
+        timings = engine.up(suites=tuple(args.suite or [build.DEFAULT_SUITE]), say=_say)
+        where = enginecfg.paths()
+        print(f"class engine: {where.tcp_url} (TLS, client certificates from `python -m classroom certs`)")
+        print(f"started in {timings['engine_s']:.1f} s; lab images loaded in {timings['images_s']:.1f} s")
+    elif args.action == "down":
+        engine.down(purge=args.purge, say=_say)
+    else:
+        print(engine.status_text())
+    return 0
+
+
+def _owner(name: str, spec: str | None) -> tuple[int, int] | None:
+    """The owner of a member's certificate folder: --owner USER or UID:GID, else the Unix user NAME."""
+    if spec and ":" in spec:
+        uid, gid = spec.split(":", 1)
+        return int(uid), int(gid)
+    try:
+        entry = pwd.getpwnam(spec or name)
+        return entry.pw_uid, entry.pw_gid
+    except KeyError:
+        if spec:
+            raise ValueError(f"no Unix user {spec!r}") from None
+        return None
+
+
+def cmd_certs(args) -> int:
+    where = enginecfg.paths()
+    if os.geteuid() != 0:
+        return _fail("certificates are made by root (the CA key is root's)")
+    for name in args.names:
+        certs.check_name(name)
+    if args.revoke:
+        for name in args.names:
+            access.remove(where.access, name)
+            print(f"{name}: removed from {where.access}; their certificate is refused from now on")
+        return 0
+    certs.ensure_server(where.pki)
+    where.state.mkdir(parents=True, exist_ok=True)
+    where.users.mkdir(parents=True, exist_ok=True)
+    os.chmod(where.state, 0o711)
+    os.chmod(where.users, 0o711)
+    role = "instructors" if args.instructor else "learners"
+    for name in args.names:
+        folder = Path(args.dir) / name if args.dir else where.users / name
+        owner = _owner(name, args.owner)
+        certs.issue(where.pki, name, folder, owner=owner)
+        access.add(where.access, name, role)
+        who = f"uid {owner[0]}" if owner else "root (no Unix user of that name; use --owner)"
+        print(f"{name} ({role[:-1]}): {folder} (ca.pem cert.pem key.pem, readable by {who})")
+        if not args.instructor:
+            env = enginecfg.learner_env(name, folder, where)
+            print("  " + " ".join(f"{k}={v}" for k, v in env.items()))
+    return 0
+
+
+def cmd_plugin(args) -> int:
+    from . import authz
+
+    authz.serve()
+    return 0
+
+
+def build_parser() -> _Parser:
+    parser = _Parser(prog="classroom", description="The class engine: learners confined to their own labs.")
+    sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    p = sub.add_parser("engine", help="start, stop or look at the class engine")
+    p.add_argument("action", choices=["up", "down", "status"])
+    p.add_argument("--suite", action="append", choices=build.SUITES,
+                   help="Debian suite whose lab images to load (repeat for both; default bookworm)")
+    p.add_argument("--purge", action="store_true",
+                   help="with down: also remove the data root, keys, certificates and access list "
+                        "(without it they stay, and the next `up` needs no image load)")
+    p.set_defaults(fn=cmd_engine)
+    p = sub.add_parser("certs", help="client certificates for learners (or --instructor)")
+    p.add_argument("names", nargs="+")
+    p.add_argument("--instructor", action="store_true", help="the names are instructors")
+    p.add_argument("--revoke", action="store_true", help="take the names out of the class")
+    p.add_argument("--dir", help="folder that gets one subfolder per name "
+                                 f"(default {enginecfg.paths().users})")
+    p.add_argument("--owner", help="Unix user (or UID:GID) owning the folder; default: the user of that name")
+    p.set_defaults(fn=cmd_certs)
+    p = sub.add_parser("plugin", help="run the authorization plugin in the foreground")
+    p.set_defaults(fn=cmd_plugin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .engine import EngineError
+
+    try:
+        return args.fn(args)
+    except (EngineError, ValueError, OSError) as error:
+        return _fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""A class on one Docker host: `make classroom` (up) and `make classroom-down` (down).
+
+    up(roster)      the class engine, the members' accounts, certificates and notebooks,
+                    then JupyterHub in the background; returns the one URL to hand out
+    down(purge)     the hub, every member's server and lab, the class engine; with purge
+                    also the accounts, their homes and the class's record
+    status()        what runs
+
+Where things live (root's):
+
+    /opt/labenv-class/python    a copy of this kit's Python that every account may run
+    /opt/labenv-class/venv      the kit, JupyterLab and JupyterHub, for every account
+    /opt/labenv-class/proxy     configurable-http-proxy from npm
+    /var/lib/labenv-class/hub   the hub's database, passwords, logs and the progress
+                                record (700; the record outlives `down`)
+
+Each member of the roster gets a Unix account ``lab-NAME`` (home 700, not in the
+docker group), a client certificate for the class engine in their home, and the
+learner's copy of the notebooks (`make student`) in ~/notebooks, kept across
+`up`/`down` so their work stays.
+"""
+from __future__ import annotations
+
+import dbm
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import bcrypt
+
+from labenv.errors import LabError
+from labenv.wait import until
+
+from .hubconfig import CERT_DIR, NOTEBOOK_DIR, Settings
+from .roster import ACCOUNT_PREFIX, Roster, load
+
+ROOT = Path(__file__).resolve().parent.parent
+OPT = Path(os.environ.get("LABENV_CLASS_OPT", "/opt/labenv-class"))
+STATE = Path(os.environ.get("LABENV_CLASS_STATE", "/var/lib/labenv-class")) / "hub"
+PROXY_VERSION = "5.3.0"
+GROUP = {"learner": "labenv-learners", "instructor": "labenv-instructors"}
+_PY = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _run(*cmd: str, **kwargs) -> subprocess.CompletedProcess:
+    done = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    if done.returncode != 0:
+        reason = (done.stderr or done.stdout).strip().splitlines()
+        raise LabError(f"{' '.join(cmd[:3])} failed: {reason[-1] if reason else done.returncode}")
+    return done
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise LabError("a class is set up by root (it makes accounts and an engine): run it with sudo")
+
+
+# -- the software every account runs
+
+def runnable_by_all(path: Path) -> bool:
+    """Whether any account may run ``path``: it and every folder above it open to others."""
+    path = path.resolve()
+    return all(p.stat().st_mode & 0o001 for p in [*path.parents, path])
+
+
+def portable_python(say=print) -> Path:
+    """A Python every account may run: this one, or a copy of it under OPT made relocatable."""
+    here = Path(sys.base_prefix) / "bin" / _PY
+    if runnable_by_all(here):
+        return here
+    target = OPT / "python"
+    if (target / "bin" / _PY).exists():
+        return target / "bin" / _PY
+    say(f"classroom: copying Python {sys.version.split()[0]} to {target} (other accounts cannot run "
+        f"{here})")
+    staging = OPT / "python.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    packed = subprocess.Popen(["tar", "-C", sys.base_prefix, f"--exclude=./lib/{_PY}/site-packages",
+                               "--exclude=__pycache__", "-cf", "-", "."], stdout=subprocess.PIPE)
+    _run("tar", "-C", str(staging), "-xf", "-", stdin=packed.stdout)
+    packed.wait()
+    (staging / "lib" / _PY / "site-packages").mkdir(parents=True, exist_ok=True)
+    if shutil.which("patchelf") is None:
+        _run("apt-get", "install", "-y", "-qq", "patchelf", env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    # Its library path pointed into a folder other accounts cannot read; now it is beside it.
+    _run("patchelf", "--set-rpath", "$ORIGIN/../lib", str(staging / "bin" / _PY))
+    _run("chmod", "-R", "a+rX,go-w", str(staging))
+    staging.rename(target)
+    return target / "bin" / _PY
+
+
+def class_venv(say=print) -> Path:
+    """The kit with JupyterLab and JupyterHub in a venv every account may run (made once)."""
+    venv = OPT / "venv"
+    marker = venv / ".labenv-installed"
+    stamp = str((ROOT / "pyproject.toml").stat().st_mtime_ns) + str((ROOT / "constraints.txt").stat().st_mtime_ns)
+    if marker.exists() and marker.read_text() == stamp and (venv / "bin" / "jupyterhub-singleuser").exists():
+        return venv
+    python = portable_python(say)
+    say(f"classroom: installing the kit into {venv}")
+    shutil.rmtree(venv, ignore_errors=True)
+    _run(str(python), "-m", "venv", str(venv))
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-c", str(ROOT / "constraints.txt")]
+    _run(*pip, "--upgrade", "pip")
+    _run(*pip, f"{ROOT}[lab,classroom]")
+    _run("chmod", "-R", "a+rX,go-w", str(venv))
+    marker.write_text(stamp)
+    return venv
+
+
+def proxy(say=print) -> Path:
+    """configurable-http-proxy, installed from npm into OPT (not globally)."""
+    folder = OPT / "proxy"
+    command = folder / "node_modules" / ".bin" / "configurable-http-proxy"
+    if command.exists():
+        return command
+    if shutil.which("npm") is None:
+        _run("apt-get", "install", "-y", "-qq", "nodejs", "npm", env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    say(f"classroom: installing configurable-http-proxy {PROXY_VERSION} from npm into {folder}")
+    folder.mkdir(parents=True, exist_ok=True)
+    _run("npm", "install", "--silent", "--prefix", str(folder), f"configurable-http-proxy@{PROXY_VERSION}")
+    _run("chmod", "-R", "a+rX,go-w", str(folder))
+    return command
+
+
+# -- the members
+
+def account(name: str) -> pwd.struct_passwd | None:
+    try:
+        return pwd.getpwnam(ACCOUNT_PREFIX + name)
+    except KeyError:
+        return None
+
+
+def make_accounts(roster: Roster, notebooks: Path, issue_cert, say=print) -> None:
+    """An account per member, their certificate and (once) the learner's copy of the notebooks."""
+    for group in GROUP.values():
+        subprocess.run(["groupadd", "-f", group], check=True)
+    for name in roster.everyone:
+        role = "instructor" if name in roster.instructors else "learner"
+        if account(name) is None:
+            _run("useradd", "--create-home", "--shell", "/bin/bash", "--gid", GROUP[role],
+                 "--comment", f"labenv class {role}", ACCOUNT_PREFIX + name)
+        entry = account(name)
+        home = Path(entry.pw_dir)
+        home.chmod(0o700)
+        issue_cert(name, home / CERT_DIR, (entry.pw_uid, entry.pw_gid), role == "instructor")
+        target = home / NOTEBOOK_DIR
+        if not target.exists():
+            shutil.copytree(notebooks, target)
+            _run("chown", "-R", f"{entry.pw_uid}:{entry.pw_gid}", str(target))
+    say(f"classroom: {len(roster.learners)} learner(s), {len(roster.instructors)} instructor(s)")
+
+
+def remove_accounts(roster: Roster) -> None:
+    for name in roster.everyone:
+        if account(name) is not None:
+            subprocess.run(["pkill", "-KILL", "-u", ACCOUNT_PREFIX + name], capture_output=True)
+            _run("userdel", "--remove", ACCOUNT_PREFIX + name)
+
+
+def hand_out_passwords(roster: Roster, dbm_path: Path) -> None:
+    """The passwords the roster hands out, where FirstUseAuthenticator looks (bcrypt, 600)."""
+    with dbm.open(str(dbm_path), "c", 0o600) as db:
+        for name, password in roster.passwords.items():
+            db[name] = bcrypt.hashpw(password.encode(), bcrypt.gensalt())
+
+
+# -- the hub
+
+def _pid(settings: Settings) -> int | None:
+    try:
+        pid = int((Path(settings.state) / "jupyterhub.pid").read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "hub/api/", timeout=3) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def start_hub(settings: Settings, venv: Path, say=print) -> None:
+    if _pid(settings):
+        say(f"classroom: the hub already runs at {settings.url}")
+        return
+    log = open(Path(settings.state) / "jupyterhub.log", "ab")  # noqa: SIM115 (the hub writes it)
+    env = {"PATH": f"{venv}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+           "LANG": "C.UTF-8", "LABENV_CLASS_SETTINGS": str(Path(settings.state) / "settings.json")}
+    subprocess.Popen([str(venv / "bin" / "jupyterhub"), "-f", str(Path(__file__).with_name("jupyterhub_config.py"))],
+                     cwd=settings.state, env=env, stdout=log, stderr=subprocess.STDOUT,
+                     stdin=subprocess.DEVNULL, start_new_session=True)
+    until(lambda: _answers(settings.url), 90, f"JupyterHub at {settings.url}",
+          describe=lambda: (Path(settings.state) / "jupyterhub.log").read_text(errors="replace")[-800:])
+
+
+def stop_hub(settings: Settings, say=print) -> None:
+    pid = _pid(settings)
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGTERM)          # the hub stops every server, its services and the proxy
+    try:
+        until(lambda: _pid(settings) is None, 60, "the hub to stop")
+    except LabError:
+        os.kill(pid, signal.SIGKILL)
+    say("classroom: the hub stopped")
