@@ -113,7 +113,8 @@ def build_parser() -> _Parser:
                    help="Debian suite whose lab images to load (repeat for both; default bookworm)")
     p.add_argument("--purge", action="store_true",
                    help="with down: also remove the data root, keys, certificates and access list "
-                        "(without it they stay, and the next `up` needs no image load)")
+                        "(without it they stay, and the next `up` needs no image load); other "
+                        "folders in the state folder (a hub's) are left alone")
     p.set_defaults(fn=cmd_engine)
     p = sub.add_parser("certs", help="client certificates for learners (or --instructor)")
     p.add_argument("names", nargs="+")

@@ -2,7 +2,8 @@
 
     up()        network namespace and bridge, the plugin, dockerd, the lab images
     down()      every class lab, dockerd, the plugin, the namespace, the sockets
-                (the data root stays, so the next `up` needs no image load; purge=True removes it)
+                (the data root stays, so the next `up` needs no image load; purge=True
+                removes it, the keys, the certificates under users/ and access.json)
     status()    what is running, where, and which labs
 
 The engine's network namespace ``labenv-class`` holds its bridge ``labenv-class0``
@@ -20,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -122,7 +124,7 @@ def _start_plugin(where: Paths) -> None:
         return
     root = Path(__file__).resolve().parents[1]
     with open(where.log / "authz-server.log", "ab") as log:
-        proc = subprocess.Popen([os.environ.get("LABENV_CLASS_PYTHON") or _python(), "-m", "classroom", "plugin"],
+        proc = subprocess.Popen([sys.executable, "-m", "classroom", "plugin"],
                                 cwd=root, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, env={**os.environ, "PYTHONPATH": str(root)})
     where.plugin_pid.write_text(f"{proc.pid}\n")
@@ -134,12 +136,6 @@ def _start_plugin(where: Paths) -> None:
             break
         time.sleep(0.05)
     raise EngineError(f"the plugin did not start; see {where.log / 'authz-server.log'}")
-
-
-def _python() -> str:
-    import sys
-
-    return sys.executable
 
 
 def _stop(pid_file: Path, timeout: float) -> None:
@@ -253,11 +249,11 @@ def up(where: Paths | None = None, suites: tuple[str, ...] = (build.DEFAULT_SUIT
     for folder, mode in ((where.state, 0o711), (where.run, 0o700), (where.log, 0o700)):
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, mode)
+    started = time.monotonic()
+    _start_plugin(where)  # first: the engine answers nothing, not even root, without its plugin
     if not running(where):
-        started = time.monotonic()
         tls = certs.ensure_server(where.pki)
         _netns_up()
-        _start_plugin(where)
         _start_dockerd(where, tls)
         timings["engine_s"] = time.monotonic() - started
         say(f"classroom: class engine up in {timings['engine_s']:.1f} s at {where.tcp_url} (TLS)")
@@ -307,9 +303,17 @@ def down(where: Paths | None = None, purge: bool = False, say=print) -> None:
     except FileNotFoundError:
         pass
     if purge:
-        _unmount_under(where.state)
-        shutil.rmtree(where.state, ignore_errors=True)
-        say(f"classroom: removed {where.state} (images, keys, certificates, access list)")
+        _unmount_under(where.data_root)
+        for made in (where.data_root, where.pki, where.users):
+            shutil.rmtree(made, ignore_errors=True)
+        for made in (where.access, where.state / "daemon.json"):
+            made.unlink(missing_ok=True)
+        try:
+            where.state.rmdir()  # only when nothing else (a hub's record, say) lives there
+        except OSError:
+            pass
+        say(f"classroom: removed the class engine's data root, keys, certificates and access list "
+            f"from {where.state}")
     say("classroom: class engine down")
 
 

@@ -196,7 +196,7 @@ _FAULTS = [
           "missing: mail.log says available mechanisms=PLAIN LOGIN do not fulfill requirements. "
           "sendmail loads them for each delivery, so no reload is needed to see it.",
           f"Install libsasl2-modules (in the lab: move the plugins back from {SASL_ASIDE}), "
-          "reload, run the queue.",
+          "then run the queue (sendmail -qf); no reload is needed.",
           _sasl_modules_missing, _restore_sasl_modules),
     Fault("mailertable-typo",
           "Mail for the Internet comes back to root as undeliverable: host unknown.",

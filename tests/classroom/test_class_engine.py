@@ -2,8 +2,9 @@
 
 Needs root, dockerd and the bookworm lab images on the host's engine. The module
 starts its own class engine (state in a folder of its own, port 23761), and at
-the end stops it, removes everything it made, and checks that the host's engine
-still runs containers on its default bridge and a lab.
+the end stops it, removes everything it made (its logs too, unless
+LABENV_CLASS_TEST_KEEP_LOGS is set), and checks that the host's engine still
+runs containers on its default bridge and a lab.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ def klass():
     finally:
         if Path("/run/netns", enginecfg.NETNS).exists() or (RUN / "dockerd.pid").exists():
             classroom("engine", "down", "--purge", check=False)
+        if not os.environ.get("LABENV_CLASS_TEST_KEEP_LOGS"):  # set it to read the plugin's decisions
+            shutil.rmtree(LOG, ignore_errors=True)
         os.environ.update(saved)
         print("\nclass engine timings:", json.dumps(TIMINGS))
 
