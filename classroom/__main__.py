@@ -7,6 +7,10 @@
     python -m classroom certs --instructor carol
     python -m classroom certs --revoke bob
     python -m classroom plugin                 # the authorization plugin, in the foreground
+    python -m classroom up --roster FILE [--ip IP] [--port N]   # the whole class: engine, accounts, hub
+    python -m classroom down [--purge]         # all of it stopped (purge: accounts, homes, record too)
+    python -m classroom status
+    python -m classroom progress [--csv]       # the class's record: learner x exercise
 
 Errors are one line (`classroom: ...`) and exit 2.
 """
@@ -20,6 +24,7 @@ import sys
 from pathlib import Path
 
 from labenv import build
+from labenv.errors import LabenvError
 
 from . import access, certs, enginecfg
 
@@ -97,6 +102,48 @@ def cmd_certs(args) -> int:
     return 0
 
 
+def cmd_up(args) -> int:
+    from . import hub
+
+    settings = hub.up(args.roster, ip=args.ip, port=args.port,
+                      suites=tuple(args.suite or [build.DEFAULT_SUITE]), say=_say)
+    print(f"The class is open at {settings.url}")
+    print("Learners log in with their roster name and choose a password at first login (or use the one "
+          "handed out); instructors also see the progress page at "
+          f"{settings.url}services/progress/")
+    return 0
+
+
+def cmd_down(args) -> int:
+    from . import hub
+
+    hub.down(purge=args.purge, say=_say)
+    return 0
+
+
+def cmd_status(args) -> int:
+    from . import hub
+
+    state = hub.status()
+    print(f"hub: {'running at ' + state['url'] if state['hub'] else 'not running'}")
+    print(engine_status_text())
+    return 0
+
+
+def engine_status_text() -> str:
+    from . import engine
+
+    return engine.status_text()
+
+
+def cmd_progress(args) -> int:
+    from labenv.cli import main as labenv_main
+
+    from . import hub
+
+    return labenv_main(["progress", "--db", str(hub.STATE / "progress.sqlite3"), *(["--csv"] if args.csv else [])])
+
+
 def cmd_plugin(args) -> int:
     from . import authz
 
@@ -126,6 +173,20 @@ def build_parser() -> _Parser:
     p.set_defaults(fn=cmd_certs)
     p = sub.add_parser("plugin", help="run the authorization plugin in the foreground")
     p.set_defaults(fn=cmd_plugin)
+    p = sub.add_parser("up", help="start the whole class: engine, accounts, certificates, JupyterHub")
+    p.add_argument("--roster", required=True, help="the class list (TOML, see classroom/roster.py)")
+    p.add_argument("--ip", default="127.0.0.1", help="where the hub listens (0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--suite", action="append", choices=build.SUITES)
+    p.set_defaults(fn=cmd_up)
+    p = sub.add_parser("down", help="stop the whole class")
+    p.add_argument("--purge", action="store_true", help="also remove the accounts, their homes and the record")
+    p.set_defaults(fn=cmd_down)
+    p = sub.add_parser("status", help="the hub and the class engine")
+    p.set_defaults(fn=cmd_status)
+    p = sub.add_parser("progress", help="the class's progress record (learner x exercise)")
+    p.add_argument("--csv", action="store_true")
+    p.set_defaults(fn=cmd_progress)
     return parser
 
 
@@ -135,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.fn(args)
-    except (EngineError, ValueError, OSError) as error:
+    except (EngineError, ValueError, OSError, LabenvError) as error:
         return _fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
     except KeyboardInterrupt:
         return 130

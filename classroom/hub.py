@@ -32,10 +32,13 @@ import urllib.request
 from pathlib import Path
 
 import bcrypt
+from docker.errors import APIError, NotFound
 
-from labenv.errors import LabError
+from labenv import build
+from labenv.errors import LabError, TimedOut
 from labenv.wait import until
 
+from . import access, certs, enginecfg
 from .hubconfig import CERT_DIR, NOTEBOOK_DIR, Settings
 from .roster import ACCOUNT_PREFIX, Roster, load
 
@@ -212,6 +215,99 @@ def stop_hub(settings: Settings, say=print) -> None:
     os.kill(pid, signal.SIGTERM)          # the hub stops every server, its services and the proxy
     try:
         until(lambda: _pid(settings) is None, 60, "the hub to stop")
-    except LabError:
+    except TimedOut:
         os.kill(pid, signal.SIGKILL)
     say("classroom: the hub stopped")
+
+
+# -- the class's labs
+
+def remove_labs_of(owner: str, where: enginecfg.Paths | None = None) -> int:
+    """Every container and network of ``owner``'s labs (``owner-*``) on the class engine."""
+    from .engine import client
+
+    engine = client(where or enginecfg.paths())
+    count = 0
+    mine = {"label": "labenv.lab"}
+    for container in engine.containers.list(all=True, ignore_removed=True, filters=mine):
+        if container.labels["labenv.lab"].startswith(f"{owner}-"):
+            try:
+                container.remove(force=True, v=True)
+                count += 1
+            except NotFound:
+                pass
+    for network in engine.networks.list(filters=mine):
+        if (network.attrs.get("Labels") or {}).get("labenv.lab", "").startswith(f"{owner}-"):
+            try:
+                network.remove()
+                count += 1
+            except (NotFound, APIError):
+                pass
+    return count
+
+
+# -- the whole class
+
+def settings_path() -> Path:
+    return STATE / "settings.json"
+
+
+def up(roster_path: Path | str, *, ip: str = "127.0.0.1", port: int = 8000,
+       suites: tuple[str, ...] = (build.DEFAULT_SUITE,), notebooks: Path | None = None, say=print) -> Settings:
+    """Everything a class needs, then the hub; the Settings (``.url`` is the one address)."""
+    from . import engine
+
+    require_root()
+    roster = load(roster_path)
+    notebooks = notebooks or ROOT / "build" / "student"
+    if not any(notebooks.glob("[0-9][0-9]-*.ipynb")):
+        raise LabError(f"no learner's notebooks in {notebooks}: run `make student` first")
+    venv, command = class_venv(say), proxy(say)
+    engine.up(suites=suites, say=say)
+    where = enginecfg.paths()
+    STATE.mkdir(parents=True, exist_ok=True)
+    STATE.chmod(0o700)
+    settings = Settings(roster=str(Path(roster_path).resolve()), state=str(STATE), ip=ip, port=port,
+                        venv=str(venv), proxy=str(command), engine_tcp=where.tcp_url,
+                        engine_socket=where.unix_url, subnets=enginecfg.LAB_SUBNETS)
+    settings.save()
+    certs.ensure_server(where.pki)
+
+    def issue(name: str, folder: Path, owner: tuple[int, int], instructor: bool) -> None:
+        certs.issue(where.pki, name, folder, owner=owner)
+        access.add(where.access, name, "instructors" if instructor else "learners")
+
+    make_accounts(roster, notebooks, issue, say)
+    hand_out_passwords(roster, STATE / "passwords.dbm")
+    start_hub(settings, venv, say)
+    say(f"classroom: class {roster.name} is up at {settings.url}")
+    return settings
+
+
+def down(*, purge: bool = False, say=print) -> None:
+    """The hub, every server and lab, the class engine; with ``purge`` the accounts and record too."""
+    from . import engine
+
+    require_root()
+    settings = Settings.read(settings_path()) if settings_path().exists() else None
+    if settings is not None:
+        stop_hub(settings, say)
+    engine.down(purge=purge, say=say)
+    if purge:
+        if settings is not None and Path(settings.roster).exists():
+            remove_accounts(load(settings.roster))
+        for group in GROUP.values():
+            subprocess.run(["groupdel", group], capture_output=True)
+        shutil.rmtree(STATE, ignore_errors=True)
+        say("classroom: the accounts, their homes and the class's record are removed")
+    else:
+        say(f"classroom: the accounts, their work and the progress record stay ({STATE}); "
+            "`make classroom-down PURGE=1` removes them")
+
+
+def status() -> dict:
+    from . import engine
+
+    settings = Settings.read(settings_path()) if settings_path().exists() else None
+    return {"hub": bool(settings and _pid(settings)), "url": settings.url if settings else None,
+            "engine": engine.status()}

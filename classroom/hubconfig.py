@@ -12,16 +12,17 @@ host's Docker.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pwd
-import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
 
+from .enginecfg import learner_env, paths
 from .roster import ACCOUNT_PREFIX, Roster, load
 
 #: Where a member's client certificate for the class engine lives, in their home.
@@ -87,26 +88,19 @@ class ClassSpawner(LocalProcessSpawner):
         env = super().get_env()
         s = self.settings
         home = pwd.getpwnam(self.account).pw_dir
-        env.update({
-            "PATH": f"{s.venv}/bin:/usr/local/bin:/usr/bin:/bin",
-            "DOCKER_HOST": s.engine_tcp, "DOCKER_TLS_VERIFY": "1",
-            "DOCKER_CERT_PATH": f"{home}/{CERT_DIR}",
-            "LABENV_LAB_PREFIX": f"{self.user.name}-nb", "LABENV_SUBNETS": s.subnets,
-            "LABENV_PROGRESS_URL": f"http://127.0.0.1:{s.port}/services/progress/",
-        })
+        env.update(learner_env(self.user.name, Path(home) / CERT_DIR, paths()))
+        env.update({"PATH": f"{s.venv}/bin:/usr/local/bin:/usr/bin:/bin",
+                    "LABENV_PROGRESS_URL": f"http://127.0.0.1:{s.port}/services/progress/"})
         for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
-            env.pop(variable, None)   # requests would check the engine against this, not ca.pem
+            env.pop(variable, None)   # requests would check the engine against these, not ca.pem
         return env
 
 
 async def remove_labs(spawner) -> None:
     """After a member's server stops (logout, culling, class down): their labs go too."""
-    settings = spawner.settings
-    env = {**os.environ, "DOCKER_HOST": settings.engine_socket, "LABENV_QUIET": "1"}
-    for var in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
-        env.pop(var, None)
-    subprocess.run([f"{settings.venv}/bin/python", "-m", "classroom", "labs", "remove",
-                    "--owner", spawner.user.name], env=env, capture_output=True, timeout=300)
+    from .hub import remove_labs_of
+
+    await asyncio.to_thread(remove_labs_of, spawner.user.name)
 
 
 def configure(c, settings: Settings, roster: Roster) -> None:
