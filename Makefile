@@ -8,7 +8,7 @@ PORT   ?= 8888
 TEST_ENV := LABENV_PROGRESS_DB=$(CURDIR)/build/test-progress.sqlite3
 PYTEST := $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: lab lab-server setup venv images test quick lint unit integration notebooks notebooks-refresh notebooks-trixie docs student learn browser bench clean distclean
+.PHONY: lab lab-server setup venv images test quick lint unit integration notebooks notebooks-refresh notebooks-trixie docs student learn browser bench clean distclean classroom classroom-down classroom-test
 
 venv: $(VENV)/.installed
 # constraints.txt pins every package at the versions the notebooks were verified with.
@@ -36,13 +36,13 @@ lab-server:
 
 # ruff, and the one-way layers (import-linter's contracts in pyproject.toml).
 lint: venv
-	$(VENV)/bin/ruff check labenv helpers tests bench tools
+	$(VENV)/bin/ruff check labenv helpers classroom tests bench tools
 	$(VENV)/bin/lint-imports
 
 # No Docker: the lint, the unit tests and the examples in the docstrings.
 unit: venv
 	$(PYTEST) tests/unit -q
-	$(PYTEST) --doctest-modules labenv helpers -q
+	$(PYTEST) --doctest-modules labenv helpers classroom --ignore=classroom/jupyterhub_config.py -q
 
 quick: lint unit
 
@@ -70,15 +70,16 @@ notebooks: setup
 browser: setup
 	$(PYTEST) tests/browser -q
 
-# Everything: lint, unit, doctests, integration, robustness, trixie, notebooks (nbval), browser.
+# Everything: lint, unit, doctests, integration, robustness, trixie, notebooks (nbval on
+# bookworm and trixie), browser.
 test: lint setup
 	$(PYTEST) tests/unit tests/integration tests/robustness -q
-	$(PYTEST) --doctest-modules labenv helpers -q
+	$(PYTEST) --doctest-modules labenv helpers classroom --ignore=classroom/jupyterhub_config.py -q
 	$(PY) -m labenv setup --suite trixie
 	LABENV_TEST_SUITE=trixie $(PYTEST) tests/integration/test_lab.py -q
-	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-	  $(PYTEST) --nbval notebooks --nbval-sanitize-with tests/nbval-sanitize.cfg -q; fi
-	@if [ -d tests/browser ]; then $(PYTEST) tests/browser -q; fi
+	$(PYTEST) --nbval notebooks --nbval-sanitize-with tests/nbval-sanitize.cfg -q
+	$(TEST_ENV) $(PY) tools/notebooks_suites.py test --suite trixie
+	$(PYTEST) tests/browser -q
 
 # The notebooks as a static site (stored outputs, nothing executed): build/docs/index.html
 docs: venv
@@ -91,6 +92,22 @@ student: venv
 # Learners start here: the learner's copy, opened in JupyterLab.
 learn: student
 	$(MAKE) lab NOTEBOOK_DIR=build/student
+
+# A class on JupyterHub (root): one URL, an account and a JupyterLab per member of the roster,
+# each learner confined to their own labs on the class engine. See the README's classroom section.
+ROSTER ?= classroom/roster.example.toml
+classroom: student setup
+	$(PY) -m classroom up --roster $(ROSTER)
+
+# Stops the hub, every server, every lab and the class engine; PURGE=1 also removes the
+# accounts, their homes and the class's progress record.
+classroom-down: venv
+	$(PY) -m classroom down $(if $(PURGE),--purge)
+
+# A class of its own (two learners, an instructor) in headless chromium, every isolation rule
+# tried from a learner's kernel, the record through culling and a hub restart; all removed after.
+classroom-test: setup student
+	$(PYTEST) tests/classroom -q
 
 bench: setup
 	$(PY) -m bench

@@ -67,11 +67,16 @@ def _plain(markup: str) -> str:
 
 
 def _value_text(widget) -> str:
-    """The value a field shows; an empty one reads "(not set)", never as a blank."""
+    """The value a field shows: an empty one reads as its placeholder or "(not set)", never as
+    a blank, and a password field never shows what was typed into it."""
     value = getattr(widget, "label", None) if hasattr(widget, "options") else None
     value = getattr(widget, "value", "") if value is None else value
     text = "" if value is None else str(value)
-    return text if text.strip() else "(not set)"
+    if text.strip():
+        return "********" if type(widget).__name__ == "Password" else text
+    # ipywidgets' own default placeholder is a zero-width space
+    placeholder = str(getattr(widget, "placeholder", "") or "").replace("\u200b", "").strip()
+    return f"(empty: {placeholder})" if placeholder else "(not set)"
 
 
 def _output_text(widget) -> str:
@@ -90,6 +95,9 @@ def static_html(widget) -> str:
     >>> import ipywidgets as w
     >>> static_html(w.HBox([w.Button(description="Check"), w.Text(description="port", value="587")]))
     '<div style="display:flex;flex-direction:row;gap:0.5em;align-items:baseline"><button disabled>Check</button><span><b>port</b> <code>587</code></span></div>'
+    >>> static_text(w.VBox([w.Password(description="P", value="secret"), w.Text(description="M"),
+    ...                     w.Text(description="R", placeholder="none")]))
+    'P ********\\nM (not set)\\nR (empty: none)'
     """
     kind = type(widget).__name__
     if kind in _BOX:

@@ -131,14 +131,13 @@ def strip(nb):
 
 
 def versions(lab, packages: tuple[str, ...] = ("sendmail-bin", "swaks")) -> None:
-    """Print the Debian release of the lab's mail server and the versions of `packages`.
+    """Print the lab's Debian suite and the versions of `packages` in its mail server.
 
     A cell calling this is suite-specific by design: tag it so.
     """
-    release = lab.exec("mailserver", ["cat", "/etc/debian_version"]).output.strip()
     listed = lab.exec("mailserver", ["dpkg-query", "-W", "-f", "${Package} ${Version}\\n",
                                      *packages]).output
-    print(f"{NAMES.get(lab.suite, lab.suite)}, Debian {release}:")
+    print(f"{NAMES.get(lab.suite, lab.suite)}:")
     for line in listed.splitlines():
         name, _, version = line.partition(" ")
         print(f"  {name:<14} {version}")

@@ -13,7 +13,6 @@ widget's Python repr (``VBox(children=...``), and the build names it on stderr.
 
 from __future__ import annotations
 
-import copy
 import html
 import re
 import sys
@@ -23,6 +22,10 @@ import nbformat
 from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from helpers import suites  # noqa: E402
+
 NOTEBOOKS = ROOT / "notebooks"
 DOCS = ROOT / "docs"
 PICTURES = ["topology.svg", "flow.svg"]
@@ -59,7 +62,7 @@ def for_the_site(nb) -> tuple[nbformat.NotebookNode, list[int]]:
     Each widget output keeps its ``text/html`` rendering and loses its widget-view entry;
     the stored widget state goes (nothing on the site could load the widget code).
     """
-    nb = copy.deepcopy(nb)
+    nb = suites.for_docs(nb)          # a copy; a suite-specific cell shows each suite's output
     nb.metadata.pop("widgets", None)
     bare = []
     for number, cell in enumerate(nb.cells):

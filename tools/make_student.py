@@ -29,8 +29,10 @@ from nbconvert.preprocessors import ClearOutputPreprocessor, Preprocessor
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SOLUTION, INSTRUCTOR_ONLY, WORK = "solution", "instructor-only", "work"
-#: Tags that mean something only in the instructor's copy (nbval's, and ours).
-_DROPPED_TAGS = {SOLUTION, INSTRUCTOR_ONLY}
+#: Tags that mean something only in the instructor's copy (nbval's, and ours; the
+#: suite-specific cells' outputs recorded on other suites go too: see helpers.suites).
+_DROPPED_TAGS = {SOLUTION, INSTRUCTOR_ONLY, "suite-specific"}
+_DROPPED_METADATA = ("student_source", "outputs_by_suite")
 
 
 class LearnerCells(Preprocessor):
@@ -40,7 +42,9 @@ class LearnerCells(Preprocessor):
         cells = []
         for cell in nb.cells:
             tags = list(cell.metadata.get("tags", []))
-            replacement = cell.metadata.pop("student_source", None)
+            replacement = cell.metadata.get("student_source")
+            for key in _DROPPED_METADATA:
+                cell.metadata.pop(key, None)
             if INSTRUCTOR_ONLY in tags or (SOLUTION in tags and cell.cell_type == "markdown"):
                 if replacement is None:
                     continue

@@ -47,12 +47,15 @@ def test_tags_decide_what_the_learner_gets():
         cell("markdown", "The answer is port 587.", SOLUTION),
         cell("code", "ex.solution()", INSTRUCTOR_ONLY),
         cell("code", "ex.controls(lab)", "nbval-ignore-output"),
+        cell("code", "sh(lab, 'mailserver', 'grep -n AuthMechanisms /etc/mail/sendmail.cf')",
+             SOLUTION, "suite-specific", outputs_by_suite={"trixie": [{"output_type": "stream"}]}),
     ])
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     copy = learner_copy(nb)
     assert [c.source for c in copy.cells] == [
-        "# 99 · T", "ex.check(lab)", "", "ex.setup(lab)", "# look at the queue", "ex.controls(lab)"]
-    assert [sorted(tags(c)) for c in copy.cells] == [[], [], [WORK], [], [WORK], []]
+        "# 99 · T", "ex.check(lab)", "", "ex.setup(lab)", "# look at the queue", "ex.controls(lab)", ""]
+    assert [sorted(tags(c)) for c in copy.cells] == [[], [], [WORK], [], [WORK], [], [WORK]]
+    assert all("outputs_by_suite" not in c.metadata for c in copy.cells)   # no trixie answers either
     assert all(c.outputs == [] and c.execution_count is None for c in copy.cells if c.cell_type == "code")
     assert "widgets" not in copy.metadata and copy.metadata["labenv"] == {"copy": "learner"}
     assert all("student_source" not in c.metadata for c in copy.cells)
