@@ -8,6 +8,8 @@
     python -m classroom certs --revoke bob
     python -m classroom plugin                 # the authorization plugin, in the foreground
     python -m classroom up --roster FILE [--ip IP] [--port N]   # the whole class: engine, accounts, hub
+         [--hub-port N] [--proxy-api-port N] [--progress-port N] [--cull-timeout S] [--cull-every S]
+         [--notebooks DIR]
     python -m classroom down [--purge]         # all of it stopped (purge: accounts, homes, record too)
     python -m classroom status
     python -m classroom progress [--csv]       # the class's record: learner x exercise
@@ -105,8 +107,12 @@ def cmd_certs(args) -> int:
 def cmd_up(args) -> int:
     from . import hub
 
+    given = {name: getattr(args, name) for name in ("hub_port", "proxy_api_port", "progress_port",
+                                                    "cull_timeout", "cull_every")
+             if getattr(args, name) is not None}
     settings = hub.up(args.roster, ip=args.ip, port=args.port,
-                      suites=tuple(args.suite or [build.DEFAULT_SUITE]), say=_say)
+                      suites=tuple(args.suite or [build.DEFAULT_SUITE]), say=_say,
+                      notebooks=Path(args.notebooks) if args.notebooks else None, **given)
     print(f"The class is open at {settings.url}")
     print("Learners log in with their roster name and choose a password at first login (or use the one "
           "handed out); instructors also see the progress page at "
@@ -178,6 +184,14 @@ def build_parser() -> _Parser:
     p.add_argument("--ip", default="127.0.0.1", help="where the hub listens (0.0.0.0: every interface)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--suite", action="append", choices=build.SUITES)
+    # Defaults: classroom.hubconfig.Settings (8081, 8001, 8090; an hour idle, checked every 5 minutes).
+    p.add_argument("--hub-port", type=int, help="the hub's own API, on 127.0.0.1")
+    p.add_argument("--proxy-api-port", type=int, help="the proxy's API, on 127.0.0.1")
+    p.add_argument("--progress-port", type=int, help="the progress service, on 127.0.0.1")
+    p.add_argument("--cull-timeout", type=int, help="seconds idle before a learner's server is stopped")
+    p.add_argument("--cull-every", type=int, help="seconds between the idle culler's rounds")
+    p.add_argument("--notebooks", help="the learner's copy each new member gets (default build/student, "
+                                       "from `make student`)")
     p.set_defaults(fn=cmd_up)
     p = sub.add_parser("down", help="stop the whole class")
     p.add_argument("--purge", action="store_true", help="also remove the accounts, their homes and the record")

@@ -263,18 +263,25 @@ def up(where: Paths | None = None, suites: tuple[str, ...] = (build.DEFAULT_SUIT
     return timings
 
 
-def remove_everything(where: Paths) -> int:
-    """Every container and every lab network on the class engine (root, unix socket)."""
+def remove_everything(where: Paths, owner: str | None = None) -> int:
+    """Every container and every lab network on the class engine (root, unix socket); with
+    ``owner``, only that member's labs (``owner-*``)."""
     engine = client(where)
+
+    def wanted(labels: dict | None) -> bool:
+        return owner is None or (labels or {}).get("labenv.lab", "").startswith(f"{owner}-")
+
     count = 0
     for container in engine.containers.list(all=True, ignore_removed=True):
+        if not wanted(container.labels):
+            continue
         try:
             container.remove(force=True, v=True)
             count += 1
         except NotFound:
             pass
     for network in engine.networks.list():
-        if network.name in ("bridge", "host", "none"):
+        if network.name in ("bridge", "host", "none") or not wanted(network.attrs.get("Labels")):
             continue
         try:
             network.remove()

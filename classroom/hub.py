@@ -22,6 +22,7 @@ learner's copy of the notebooks (`make student`) in ~/notebooks, kept across
 from __future__ import annotations
 
 import dbm
+import hashlib
 import os
 import pwd
 import shutil
@@ -32,7 +33,6 @@ import urllib.request
 from pathlib import Path
 
 import bcrypt
-from docker.errors import APIError, NotFound
 
 from labenv import build
 from labenv.errors import LabError, TimedOut
@@ -98,12 +98,34 @@ def portable_python(say=print) -> Path:
     return target / "bin" / _PY
 
 
+def _kit_stamp() -> str:
+    """What the copy of the kit in the class's venv was made from: its packages' files."""
+    digest = hashlib.sha256()
+    for package in ("labenv", "helpers", "classroom"):
+        for path in sorted((ROOT / package).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(f"{path.relative_to(ROOT)} {path.stat().st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def class_venv(say=print) -> Path:
-    """The kit with JupyterLab and JupyterHub in a venv every account may run (made once)."""
+    """The kit with JupyterLab and JupyterHub in a venv every account may run (made once).
+
+    The venv holds a copy of the kit (not a link to this folder, which other accounts
+    may not read): when the kit's code changed since, the copy is replaced.
+    """
     venv = OPT / "venv"
     marker = venv / ".labenv-installed"
+    kit_marker = venv / ".labenv-kit"
     stamp = str((ROOT / "pyproject.toml").stat().st_mtime_ns) + str((ROOT / "constraints.txt").stat().st_mtime_ns)
     if marker.exists() and marker.read_text() == stamp and (venv / "bin" / "jupyterhub-singleuser").exists():
+        kit = _kit_stamp()
+        if not kit_marker.exists() or kit_marker.read_text() != kit:
+            say(f"classroom: the kit changed; copying it into {venv} again")
+            _run(str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps",
+                 "--force-reinstall", str(ROOT))
+            _run("chmod", "-R", "a+rX,go-w", str(venv))
+            kit_marker.write_text(kit)
         return venv
     python = portable_python(say)
     say(f"classroom: installing the kit into {venv}")
@@ -114,6 +136,7 @@ def class_venv(say=print) -> Path:
     _run(*pip, f"{ROOT}[lab,classroom]")
     _run("chmod", "-R", "a+rX,go-w", str(venv))
     marker.write_text(stamp)
+    kit_marker.write_text(_kit_stamp())
     return venv
 
 
@@ -199,8 +222,11 @@ def start_hub(settings: Settings, venv: Path, say=print) -> None:
         say(f"classroom: the hub already runs at {settings.url}")
         return
     log = open(Path(settings.state) / "jupyterhub.log", "ab")  # noqa: SIM115 (the hub writes it)
-    env = {"PATH": f"{venv}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-           "LANG": "C.UTF-8", "LABENV_CLASS_SETTINGS": str(Path(settings.state) / "settings.json")}
+    # The class engine's folders and port (LABENV_CLASS_STATE ...), when set, go with the hub: its
+    # spawner gives learners the way to this class's engine, and removes their labs from it.
+    env = {k: v for k, v in os.environ.items() if k.startswith("LABENV_CLASS_")}
+    env.update({"PATH": f"{venv}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "LANG": "C.UTF-8", "LABENV_CLASS_SETTINGS": str(Path(settings.state) / "settings.json")})
     subprocess.Popen([str(venv / "bin" / "jupyterhub"), "-f", str(Path(__file__).with_name("jupyterhub_config.py"))],
                      cwd=settings.state, env=env, stdout=log, stderr=subprocess.STDOUT,
                      stdin=subprocess.DEVNULL, start_new_session=True)
@@ -224,26 +250,9 @@ def stop_hub(settings: Settings, say=print) -> None:
 
 def remove_labs_of(owner: str, where: enginecfg.Paths | None = None) -> int:
     """Every container and network of ``owner``'s labs (``owner-*``) on the class engine."""
-    from .engine import client
+    from .engine import remove_everything
 
-    engine = client(where or enginecfg.paths())
-    count = 0
-    mine = {"label": "labenv.lab"}
-    for container in engine.containers.list(all=True, ignore_removed=True, filters=mine):
-        if container.labels["labenv.lab"].startswith(f"{owner}-"):
-            try:
-                container.remove(force=True, v=True)
-                count += 1
-            except NotFound:
-                pass
-    for network in engine.networks.list(filters=mine):
-        if (network.attrs.get("Labels") or {}).get("labenv.lab", "").startswith(f"{owner}-"):
-            try:
-                network.remove()
-                count += 1
-            except (NotFound, APIError):
-                pass
-    return count
+    return remove_everything(where or enginecfg.paths(), owner)
 
 
 # -- the whole class
@@ -253,8 +262,13 @@ def settings_path() -> Path:
 
 
 def up(roster_path: Path | str, *, ip: str = "127.0.0.1", port: int = 8000,
-       suites: tuple[str, ...] = (build.DEFAULT_SUITE,), notebooks: Path | None = None, say=print) -> Settings:
-    """Everything a class needs, then the hub; the Settings (``.url`` is the one address)."""
+       suites: tuple[str, ...] = (build.DEFAULT_SUITE,), notebooks: Path | None = None, say=print,
+       **ports_and_culling: int) -> Settings:
+    """Everything a class needs, then the hub; the Settings (``.url`` is the one address).
+
+    ``ports_and_culling``: any of Settings' hub_port, proxy_api_port, progress_port (the
+    hub's own ports on 127.0.0.1), cull_timeout and cull_every (seconds).
+    """
     from . import engine
 
     require_root()
@@ -269,7 +283,7 @@ def up(roster_path: Path | str, *, ip: str = "127.0.0.1", port: int = 8000,
     STATE.chmod(0o700)
     settings = Settings(roster=str(Path(roster_path).resolve()), state=str(STATE), ip=ip, port=port,
                         venv=str(venv), proxy=str(command), engine_tcp=where.tcp_url,
-                        engine_socket=where.unix_url, subnets=enginecfg.LAB_SUBNETS)
+                        engine_socket=where.unix_url, subnets=enginecfg.LAB_SUBNETS, **ports_and_culling)
     settings.save()
     certs.ensure_server(where.pki)
 
@@ -299,6 +313,10 @@ def down(*, purge: bool = False, say=print) -> None:
         for group in GROUP.values():
             subprocess.run(["groupdel", group], capture_output=True)
         shutil.rmtree(STATE, ignore_errors=True)
+        try:
+            STATE.parent.rmdir()   # the class's state folder, when the engine left nothing else in it
+        except OSError:
+            pass
         say("classroom: the accounts, their homes and the class's record are removed")
     else:
         say(f"classroom: the accounts, their work and the progress record stay ({STATE}); "
