@@ -3,9 +3,13 @@
 Untouched, every exercise reports its open checks as ✘ and no cell raises.
 Pressing Skip on every exercise (the button's own click handler) carries the
 copy from top to bottom, each exercise then reporting ✔.
+
+Each notebook runs in a kernel of its own with labs of its own, so the runs go
+side by side (WORKERS at a time); each test then reads its notebook's run.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 
@@ -17,6 +21,7 @@ from tests.support import ROOT, leftovers
 from tools.make_student import learner_copy
 
 EXERCISE = re.compile(r"exercise\(\s*[\"']\d\d")
+WORKERS = 3
 
 
 def has_exercises(path) -> bool:
@@ -25,6 +30,7 @@ def has_exercises(path) -> bool:
 
 
 NOTEBOOKS = [p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")) if has_exercises(p)]
+IDS = [p.stem[:2] for p in NOTEBOOKS]
 PRESS_SKIP = """\
 from helpers.exercises.framework import Controls as _Controls
 from helpers.display import static_text as _static_text
@@ -34,54 +40,93 @@ print("after Skip:", _row.exercise.notebook + "/" + _row.exercise.id)
 print(_static_text(_row.widget))"""
 
 
-def run(nb, prefix: str, monkeypatch):
-    """Execute ``nb`` as JupyterLab's Run All would, its labs named ``<prefix>NN``."""
-    monkeypatch.setenv("LABENV_LAB_PREFIX", prefix)
-    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(ROOT / "notebooks")}})
-    client.execute()
-    return nb
-
-
 def text_of(cell) -> str:
     return "".join(o.get("text", "") if o.output_type == "stream"
                    else o.get("data", {}).get("text/plain", "") for o in cell.get("outputs", []))
 
 
-def controls_cells(nb) -> list:
-    return [c for c in nb.cells if c.cell_type == "code" and ".controls(lab)" in c.source]
+def is_controls(cell) -> bool:
+    return cell.cell_type == "code" and ".controls(lab)" in cell.source
 
 
-@pytest.fixture
-def prefix(request):
-    name = f"lc{os.getpid()}-"
-    yield name
-    for number in ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10"):
-        assert not any(leftovers(name + number).values()), f"lab {name}{number} was left behind"
+def untouched(path):
+    return learner_copy(nbformat.read(path, as_version=4))
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem[:2])
-def test_an_untouched_copy_reports_open_checks_not_errors(path, prefix, monkeypatch):
-    nb = run(learner_copy(nbformat.read(path, as_version=4)), prefix, monkeypatch)
-    rows = controls_cells(nb)
+def skipping(path):
+    """The learner's copy with Skip pressed right after each exercise's row of buttons."""
+    nb = untouched(path)
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        if is_controls(cell):
+            cells.append(nbformat.v4.new_code_cell(PRESS_SKIP))
+    nb.cells = cells
+    return nb
+
+
+def run_all(notebooks: dict[str, nbformat.NotebookNode], prefix: str, monkeypatch) -> dict:
+    """Execute each notebook as JupyterLab's Run All would, labs named ``<prefix>NN``.
+
+    Returns NN -> the executed notebook, or the error that stopped it.
+    """
+    monkeypatch.setenv("LABENV_LAB_PREFIX", prefix)
+    gate = asyncio.Semaphore(WORKERS)
+
+    async def one(nb):
+        async with gate:
+            client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=False,
+                                    resources={"metadata": {"path": str(ROOT / "notebooks")}})
+            try:
+                await client.async_execute()
+            except Exception as error:  # the test of that notebook shows it
+                return error
+            return nb
+
+    async def every():
+        return await asyncio.gather(*(one(nb) for nb in notebooks.values()))
+
+    done = dict(zip(notebooks, asyncio.run(every())))
+    for number in notebooks:
+        assert not any(leftovers(prefix + number).values()), f"lab {prefix}{number} was left behind"
+    return done
+
+
+@pytest.fixture(scope="module")
+def untouched_runs():
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return run_all({n: untouched(p) for n, p in zip(IDS, NOTEBOOKS)}, f"lu{os.getpid()}-", monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def skipped_runs():
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return run_all({n: skipping(p) for n, p in zip(IDS, NOTEBOOKS)}, f"ls{os.getpid()}-", monkeypatch)
+
+
+def executed(runs: dict, number: str):
+    result = runs[number]
+    if isinstance(result, Exception):
+        pytest.fail(f"notebook {number} stopped: {str(result)[-1500:]}")
+    return result
+
+
+@pytest.mark.parametrize("number", IDS)
+def test_an_untouched_copy_reports_open_checks_not_errors(untouched_runs, number):
+    nb = executed(untouched_runs, number)
+    rows = [c for c in nb.cells if is_controls(c)]
     assert rows
     for cell in rows:
         text = text_of(cell)
         assert "✘" in text and "Not done yet" in text, text
         assert "could not check" not in text, text
         assert "Done." not in text
+    assert "removed" in text_of(nb.cells[-1])           # finish(lab) ran: the end was reached
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem[:2])
-def test_skip_on_every_exercise_runs_the_copy_to_the_end(path, prefix, monkeypatch):
-    nb = learner_copy(nbformat.read(path, as_version=4))
-    cells = []
-    for cell in nb.cells:
-        cells.append(cell)
-        if cell.cell_type == "code" and ".controls(lab)" in cell.source:
-            cells.append(nbformat.v4.new_code_cell(PRESS_SKIP))
-    nb.cells = cells
-    run(nb, prefix, monkeypatch)
+@pytest.mark.parametrize("number", IDS)
+def test_skip_on_every_exercise_runs_the_copy_to_the_end(skipped_runs, number):
+    nb = executed(skipped_runs, number)
     pressed = [c for c in nb.cells if c.source == PRESS_SKIP]
     assert pressed
     for cell in pressed:
@@ -89,4 +134,3 @@ def test_skip_on_every_exercise_runs_the_copy_to_the_end(path, prefix, monkeypat
         assert "skipped: the solution is applied" in text, text
         assert "✔" in text and "✘" not in text, text
     assert "removed" in text_of(nb.cells[-1])           # finish(lab) ran: the end was reached
-
