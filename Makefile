@@ -7,6 +7,9 @@ PORT   ?= 8888
 # Tests and notebook runs record their checks and hints here, not in the maintainer's own record.
 TEST_ENV := LABENV_PROGRESS_DB=$(CURDIR)/build/test-progress.sqlite3
 PYTEST := $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider
+# Tests with real labs, three modules at a time (each module's tests stay in one worker, so
+# a module's lab is made once); every lab has a name of its own. PARALLEL= runs them in turn.
+PARALLEL ?= -n 3 --dist loadfile
 
 .PHONY: lab lab-server setup venv images test quick lint unit integration notebooks notebooks-refresh notebooks-trixie docs student learn browser bench clean distclean classroom classroom-down classroom-test
 
@@ -47,7 +50,7 @@ unit: venv
 quick: lint unit
 
 integration: setup
-	$(PYTEST) tests/integration tests/robustness -q
+	$(PYTEST) tests/integration tests/robustness -q $(PARALLEL)
 
 # Re-execute every notebook and store its outputs (maintainers, after a change); then run
 # them on trixie, where each cell tagged suite-specific keeps what it prints there
@@ -73,7 +76,8 @@ browser: setup
 # Everything: lint, unit, doctests, integration, robustness, trixie, notebooks (nbval on
 # bookworm and trixie), browser.
 test: lint setup
-	$(PYTEST) tests/unit tests/integration tests/robustness -q
+	$(PYTEST) tests/unit -q
+	$(PYTEST) tests/integration tests/robustness -q $(PARALLEL)
 	$(PYTEST) --doctest-modules labenv helpers classroom --ignore=classroom/jupyterhub_config.py -q
 	$(PY) -m labenv setup --suite trixie
 	LABENV_TEST_SUITE=trixie $(PYTEST) tests/integration/test_lab.py -q
@@ -106,7 +110,7 @@ classroom-down: venv
 
 # A class of its own (two learners, an instructor) in headless chromium, every isolation rule
 # tried from a learner's kernel, the record through culling and a hub restart; all removed after.
-classroom-test: setup student
+classroom-test: setup
 	$(PYTEST) tests/classroom -q
 
 bench: setup

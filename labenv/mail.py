@@ -42,8 +42,9 @@ def send(lab, sender: str, recipients: list[str], *, subject: str = "lab message
 
 
 def run_queue(lab) -> str:
-    """`sendmail -q` on the mailserver: every waiting message is tried now; its output."""
-    return lab.exec(ROLE, ["sendmail", "-q"], timeout=90).output
+    """`sendmail -qf` on the mailserver: every waiting message is tried now, and the run has
+    ended when this returns (a plain `-q` hands the run to a child and returns at once)."""
+    return lab.exec(ROLE, ["sendmail", "-qf"], timeout=90).output
 
 
 def queue(lab) -> list[dict]:
