@@ -4,6 +4,7 @@
     .venv/bin/python -m bench --only reconfigure,route_200
     .venv/bin/python -m bench --labs 10,30        # classroom scale: 10 then 30 labs at once
     .venv/bin/python -m bench --full              # also 30 labs and image builds from nothing
+    .venv/bin/python -m bench --only classroom    # a class on JupyterHub: logins, memory per learner (root)
 
 Prints a table and writes ``bench/out/latest.json``: a list of objects with
 ``name, value, unit, floor, ratio, goal`` (plus ``met`` and ``detail``).

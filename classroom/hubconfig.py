@@ -128,6 +128,9 @@ def configure(c, settings: Settings, roster: Roster) -> None:
     c.Spawner.cmd = [f"{settings.venv}/bin/jupyterhub-singleuser"]
     c.Spawner.notebook_dir = f"~/{NOTEBOOK_DIR}"
     c.Spawner.default_url = "/lab"
+    # A Terminal's bash is not a login shell: Debian's /etc/profile would set PATH anew, without
+    # the kit's venv (`python -m labenv` would not be found), as a login shell reads it.
+    c.Spawner.args = ["--ServerApp.terminado_settings={'shell_command': ['/bin/bash']}"]
     c.Spawner.env_keep = ["LANG", "LC_ALL"]
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 120

@@ -13,9 +13,11 @@ import os
 import sys
 import time
 
+from docker.errors import APIError
+
 from . import build, configure, engine, faults, mail, progress, testmode
 from .errors import LabenvError, LabError, NotSo
-from .lab import Lab, check_name, list_labs, remove_by_label
+from .lab import LABEL_LAB, Lab, check_name, list_labs, remove_by_label
 from .sendmail import howto
 from .sendmail.validate import check_mail_address
 from .topology import ROLES
@@ -79,8 +81,10 @@ def cmd_down(args) -> int:
 
 def cmd_clean(args) -> int:
     if args.all:
-        labs = list_labs()
-        removed = remove_by_label("labenv.lab")
+        # Every lab on the engine, whatever LABENV_LAB_PREFIX says: that is what --all removes.
+        labs = {c.labels[LABEL_LAB] for c in engine.connect().containers.list(
+            all=True, ignore_removed=True, filters={"label": LABEL_LAB})}
+        removed = remove_by_label(LABEL_LAB)
         print(f"removed {removed} containers and networks of {len(labs)} lab(s)"
               + (f": {', '.join(sorted(labs))}" if labs else ""))
     else:
@@ -377,6 +381,13 @@ def main(argv: list[str] | None = None) -> int:
         if error.details and os.environ.get("LABENV_QUIET") != "1":
             print(error.details, file=sys.stderr)
         return error.exit_code
+    except APIError as error:
+        if error.status_code != 403:
+            raise
+        # A class engine's authorization plugin said no (a learner's `clean --all`, say).
+        reason = str(error.explanation or error).strip().splitlines()
+        print(f"labenv: refused by the engine: {reason[0] if reason else 'forbidden'}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("labenv: interrupted", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -80,3 +81,15 @@ def page():
         yield page
         context.close()
         browser.close()
+
+
+def open_and_run_all(page, jupyterlab: dict, name: str, wait_ms: int = 90_000) -> None:
+    """Open notebook ``name`` in JupyterLab, wait for its kernel, and start Run All Cells.
+
+    A busy host (a class on one engine) can take a minute to start the kernel.
+    """
+    page.goto(f"{jupyterlab['url']}/lab/tree/{name}?token={jupyterlab['token']}")
+    page.locator(".jp-Notebook").wait_for(timeout=wait_ms)
+    page.locator("#jp-main-statusbar").get_by_text(re.compile("Idle")).first.wait_for(timeout=wait_ms)
+    page.locator(".lm-MenuBar-item", has_text="Run").click()
+    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()

@@ -11,6 +11,7 @@ import time
 import nbformat
 import pytest
 
+from tests.browser.conftest import open_and_run_all
 from tests.support import ROOT, save_screenshot
 
 pytestmark = pytest.mark.browser
@@ -53,12 +54,7 @@ def _saved(path, deadline: float):
 
 def test_a_shipped_notebook_runs_whole_with_run_all(jupyterlab, shipped, page):
     source, lab = shipped
-    page.goto(f"{jupyterlab['url']}/lab/tree/{source.name}?token={jupyterlab['token']}")
-    # A busy host (a class on one engine) can take a minute to start JupyterLab's kernel.
-    page.locator(".jp-Notebook").wait_for(timeout=90_000)
-    page.locator("#jp-main-statusbar").get_by_text(re.compile("Idle")).first.wait_for(timeout=90_000)
-    page.locator(".lm-MenuBar-item", has_text="Run").click()
-    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+    open_and_run_all(page, jupyterlab, source.name)
 
     # Running: cells waiting or running show [*]. Finished (or stopped by an error): none does.
     busy = page.locator(".jp-InputPrompt", has_text="[*]")

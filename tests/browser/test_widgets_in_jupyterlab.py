@@ -9,6 +9,7 @@ import re
 import nbformat
 import pytest
 
+from tests.browser.conftest import open_and_run_all
 from tests.support import save_screenshot
 
 pytestmark = pytest.mark.browser
@@ -56,11 +57,7 @@ def _route_of(page, address: str) -> str:
 
 
 def test_mailertable_edit_changes_the_routing_table(jupyterlab, notebook, page):
-    page.goto(f"{jupyterlab['url']}/lab/tree/{notebook}?token={jupyterlab['token']}")
-    page.locator(".jp-Notebook").wait_for(timeout=60_000)
-    page.locator("#jp-main-statusbar").get_by_text(re.compile("Idle")).first.wait_for(timeout=60_000)
-    page.locator(".lm-MenuBar-item", has_text="Run").click()
-    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+    open_and_run_all(page, jupyterlab, notebook)
 
     # The widget renders: its rows come from the lab's mailertable, its table from sendmail -bt.
     apply = page.get_by_role("button", name="Apply")
