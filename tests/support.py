@@ -119,3 +119,9 @@ def save_screenshot(page, name: str) -> Path:
     path = ARTIFACTS / name
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+def cell_text(cell) -> str:
+    """What a notebook code cell printed and showed, as text (streams and text/plain)."""
+    return "".join(o.get("text", "") if o.get("output_type") == "stream"
+                   else o.get("data", {}).get("text/plain", "") for o in cell.get("outputs", []))

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.support import ROOT, leftovers
+from tests.support import ROOT, cell_text, leftovers
 from tools.make_student import learner_copy
 
 EXERCISE = re.compile(r"exercise\(\s*[\"']\d\d")
@@ -39,10 +39,6 @@ _row.skip_button.click()
 print("after Skip:", _row.exercise.notebook + "/" + _row.exercise.id)
 print(_static_text(_row.widget))"""
 
-
-def text_of(cell) -> str:
-    return "".join(o.get("text", "") if o.output_type == "stream"
-                   else o.get("data", {}).get("text/plain", "") for o in cell.get("outputs", []))
 
 
 def is_controls(cell) -> bool:
@@ -117,11 +113,11 @@ def test_an_untouched_copy_reports_open_checks_not_errors(untouched_runs, number
     rows = [c for c in nb.cells if is_controls(c)]
     assert rows
     for cell in rows:
-        text = text_of(cell)
+        text = cell_text(cell)
         assert "✘" in text and "Not done yet" in text, text
         assert "could not check" not in text, text
         assert "Done." not in text
-    assert "removed" in text_of(nb.cells[-1])           # finish(lab) ran: the end was reached
+    assert "removed" in cell_text(nb.cells[-1])           # finish(lab) ran: the end was reached
 
 
 @pytest.mark.parametrize("number", IDS)
@@ -130,7 +126,7 @@ def test_skip_on_every_exercise_runs_the_copy_to_the_end(skipped_runs, number):
     pressed = [c for c in nb.cells if c.source == PRESS_SKIP]
     assert pressed
     for cell in pressed:
-        text = text_of(cell)
+        text = cell_text(cell)
         assert "skipped: the solution is applied" in text, text
         assert "✔" in text and "✘" not in text, text
-    assert "removed" in text_of(nb.cells[-1])           # finish(lab) ran: the end was reached
+    assert "removed" in cell_text(nb.cells[-1])           # finish(lab) ran: the end was reached

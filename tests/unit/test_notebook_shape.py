@@ -8,7 +8,7 @@ import re
 import nbformat
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, cell_text
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 IDS = [p.stem[:2] for p in NOTEBOOKS]
@@ -23,10 +23,6 @@ def read(path):
 def markdown(nb) -> list[str]:
     return [c.source for c in nb.cells if c.cell_type == "markdown"]
 
-
-def text_of(cell) -> str:
-    return "".join(o.get("text", "") if o.output_type == "stream"
-                   else o.get("data", {}).get("text/plain", "") for o in cell.get("outputs", []))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -56,7 +52,7 @@ def test_no_check_passes_before_the_learner_acts_and_all_pass_after(path):
     reports: dict[str, list[str]] = {}
     for cell in read(path).cells:
         if cell.cell_type == "code":
-            for match in REPORT.finditer(text_of(cell)):
+            for match in REPORT.finditer(cell_text(cell)):
                 reports.setdefault(match.group(1), []).append(match.group(0))
     assert reports, "no exercise report in the stored outputs"
     for exercise_id, seen in reports.items():
