@@ -74,20 +74,16 @@ browser: setup
 	$(PYTEST) tests/browser -q
 
 # Everything: lint, unit, doctests, integration, robustness, trixie, notebooks (nbval on
-# bookworm and trixie, with the class's tests running beside them on their own engine), browser.
+# bookworm and trixie), a class on JupyterHub (tests/classroom, on a class engine of its own), browser.
 test: lint setup
 	$(PYTEST) tests/unit -q
 	$(PYTEST) tests/integration tests/robustness -q $(PARALLEL)
 	$(PYTEST) --doctest-modules labenv helpers classroom --ignore=classroom/jupyterhub_config.py -q
 	$(PY) -m labenv setup --suite trixie
 	LABENV_TEST_SUITE=trixie $(PYTEST) tests/integration/test_lab.py -q
-	@mkdir -p build
-	@echo "nbval on bookworm and trixie; beside them, the class (tests/classroom, log in build/classroom-test.log)"
-	@$(PYTEST) tests/classroom -q > build/classroom-test.log 2>&1 & class=$$!; \
-	$(PYTEST) --nbval notebooks --nbval-sanitize-with tests/nbval-sanitize.cfg -q && \
-	$(TEST_ENV) $(PY) tools/notebooks_suites.py test --suite trixie; notebooks=$$?; \
-	wait $$class; classroom=$$?; echo "== tests/classroom"; tail -n 40 build/classroom-test.log; \
-	test $$notebooks -eq 0 -a $$classroom -eq 0
+	$(PYTEST) --nbval notebooks --nbval-sanitize-with tests/nbval-sanitize.cfg -q
+	$(TEST_ENV) $(PY) tools/notebooks_suites.py test --suite trixie
+	$(PYTEST) tests/classroom -q
 	$(PYTEST) tests/browser -q
 
 # The notebooks as a static site (stored outputs, nothing executed): build/docs/index.html

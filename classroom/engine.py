@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
@@ -271,15 +272,17 @@ def remove_everything(where: Paths, owner: str | None = None) -> int:
     def wanted(labels: dict | None) -> bool:
         return owner is None or (labels or {}).get("labenv.lab", "").startswith(f"{owner}-")
 
-    count = 0
-    for container in engine.containers.list(all=True, ignore_removed=True):
-        if not wanted(container.labels):
-            continue
+    def remove(container) -> int:
         try:
             container.remove(force=True, v=True)
-            count += 1
+            return 1
         except NotFound:
-            pass
+            return 0
+
+    # All at once: a hub that stops stops every member's server, and each one's labs go then.
+    mine = [c for c in engine.containers.list(all=True, ignore_removed=True) if wanted(c.labels)]
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(mine)))) as pool:
+        count = sum(pool.map(remove, mine))
     for network in engine.networks.list():
         if network.name in ("bridge", "host", "none") or not wanted(network.attrs.get("Labels")):
             continue

@@ -46,6 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OPT = Path(os.environ.get("LABENV_CLASS_OPT", "/opt/labenv-class"))
 STATE = Path(os.environ.get("LABENV_CLASS_STATE", "/var/lib/labenv-class")) / "hub"
 PROXY_VERSION = "5.3.0"
+#: How long the hub may take to stop every server (and their labs), its services and the proxy.
+STOP_TIMEOUT = 180
 GROUP = {"learner": "labenv-learners", "instructor": "labenv-instructors"}
 _PY = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -240,7 +242,8 @@ def stop_hub(settings: Settings, say=print) -> None:
         return
     os.kill(pid, signal.SIGTERM)          # the hub stops every server, its services and the proxy
     try:
-        until(lambda: _pid(settings) is None, 60, "the hub to stop")
+        # every member's server stops first, and their labs go: a busy host with a class takes time
+        until(lambda: _pid(settings) is None, STOP_TIMEOUT, "the hub to stop")
     except TimedOut:
         os.kill(pid, signal.SIGKILL)
     say("classroom: the hub stopped")

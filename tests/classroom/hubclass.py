@@ -33,7 +33,7 @@ import docker
 import requests
 import websocket
 
-from classroom import enginecfg
+from classroom import enginecfg, hub
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT_PREFIX = "lab-"
@@ -136,7 +136,7 @@ class TestClass:
         except (OSError, ValueError):
             return None
 
-    def stop_hub(self, timeout: float = 60) -> None:
+    def stop_hub(self, timeout: float = hub.STOP_TIMEOUT) -> None:
         """The hub stopped as a host's shutdown stops it (SIGTERM): it stops every server first."""
         pid = self.hub_pid()
         assert pid, "the hub does not run"
@@ -144,7 +144,7 @@ class TestClass:
         deadline = time.monotonic() + timeout
         while self.hub_pid() and time.monotonic() < deadline:
             time.sleep(0.3)
-        assert not self.hub_pid(), f"the hub did not stop in {timeout} s"
+        assert not self.hub_pid(), f"the hub did not stop in {timeout} s:\n{self.hub_log()[-3000:]}"
 
     def hub_log(self) -> str:
         try:
