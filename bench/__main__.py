@@ -14,8 +14,8 @@ from labenv import LabError, NotSo, build
 
 from . import figures as f
 
-NAMES = ("image_rebuild_noop", "lab_ready", "lab_memory", "reconfigure", "route_200",
-         "nbval_total", "labs", "classroom")
+NAMES = ("image_rebuild_noop", "image_sizes", "lab_ready", "lab_memory", "reconfigure", "route_200",
+         "nbval_total", "labs", "pool", "engine_provision", "classroom")
 #: Not in the default set: a class of its own on JupyterHub (root, a few minutes; --full has it).
 OPTIONAL = ("classroom",)
 OUT = Path(__file__).resolve().parent / "out" / "latest.json"
@@ -96,8 +96,12 @@ def main(argv=None) -> int:
             if args.full:
                 got = measure("image_build_full", f.image_build_full, args.suite)
                 results += [got] if got else []
+        if "image_sizes" in args.only:
+            from .images import image_sizes
+
+            results += measure("image_sizes", image_sizes, args.suite) or []
         needs_lab = {"lab_ready", "lab_memory", "reconfigure", "route_200"} & set(args.only)
-        if needs_lab or "labs" in args.only:
+        if needs_lab or {"labs", "pool"} & set(args.only):
             got = measure("lab_ready", f.lab_ready, args.suite)
             if got:
                 ready, memory, lab = got
@@ -120,6 +124,16 @@ def main(argv=None) -> int:
             for count in args.labs:
                 got = measure(f"labs_{count}", f.labs_at_once, count, args.suite, single_up)
                 results += [got] if got else []
+        if "pool" in args.only:
+            from . import pool as hot
+
+            results += measure("lab_claim", hot.lab_claim, args.suite, single_up) or []
+            results += measure("class_30", hot.class_at_once, 30, args.suite) or []
+        if "engine_provision" in args.only:
+            from .images import engine_provision
+
+            got = measure("engine_provision", engine_provision, args.suite)
+            results += [got] if got else []
         if "classroom" in args.only:
             from .classroom import classroom
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from labenv import Lab, LabError, build, engine, wait
 from labenv.configure import apply_howto, apply_mc, install_mailertable, read_mc
-from labenv.lab import LABEL_LAB, remove_by_label
+from labenv.lab import LABEL_LAB, remove_lab
 from labenv.sendmail.maps import mailertable_frame
 from labenv.testmode import route_table
 from labenv.topology import ROLES
@@ -181,19 +181,21 @@ def image_build_full(suite: str) -> Figure:
     try:
         bootstrap, _ = timed(build.bootstrap_base, suite, base, quiet)
         temporary.append(base)
-        for name in build.IMAGES:
+        base_tag = f"labenv-bench/{build.BASE}:{suite}-fromscratch"
+        for name in (build.BASE, *build.IMAGES):   # the three lab images are built FROM base
             tag = f"labenv-bench/{name}:{suite}-fromscratch"
+            buildargs = {"DEBIAN": suite} if name == build.BASE else {"BASE": base_tag}
             started = time.monotonic()
             for chunk in client.api.build(fileobj=io.BytesIO(build.context_tar(name)),
                                           custom_context=True, tag=tag, nocache=True,
-                                          rm=True, forcerm=True, buildargs={"DEBIAN": suite},
+                                          rm=True, forcerm=True, buildargs=buildargs,
                                           decode=True):
                 if "error" in chunk:
                     raise LabError(f"building {name} failed: {chunk['error'].strip()[:200]}")
             per_image[name] = round(time.monotonic() - started, 1)
             temporary.append(tag)
     finally:
-        for tag in temporary:
+        for tag in reversed(temporary):   # the lab images before the base they stand on
             try:
                 client.images.remove(tag)
             except Exception:
@@ -445,7 +447,7 @@ def _host_memory() -> int:
 
 def remove_labs(names: list[str]) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda n: remove_by_label(f"{LABEL_LAB}={n}"), names))
+        list(pool.map(remove_lab, names))
 
 
 def cleanup_leftovers() -> None:

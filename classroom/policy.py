@@ -11,7 +11,12 @@ The rules:
 * An instructor (``access.json``): everything.
 * A name not in ``access.json``: nothing.
 * A learner ``alice`` owns the labs whose name begins with ``alice-``, that is the
-  containers and networks labelled ``labenv.lab=alice-...``. She may inspect,
+  containers and networks labelled ``labenv.lab=alice-...``, and the containers of a
+  spare lab (labelled ``labenv.spare``, from the hot-start pool) that she claimed:
+  those named ``labenv-alice-...``, since a spare's labels cannot change. She may
+  claim an unclaimed spare (``labenv-_spare-...``) by renaming each of its containers
+  to ``labenv-alice-<lab>-<role>``; its networks stay the pool's, and the pool's
+  keeper removes them once the lab is gone. She may inspect,
   start, stop, exec into, copy to and from, read the logs of and remove them; she
   may create a lab's containers and networks only as labenv makes them (the
   role's image, name, network and capabilities, nothing from the host), and she
@@ -41,6 +46,11 @@ from .access import Access
 
 LABEL_LAB = "labenv.lab"
 LABEL_ROLE = "labenv.role"
+LABEL_SPARE = "labenv.spare"
+#: An unclaimed spare lab's containers, ready or still starting (labenv.pool).
+UNCLAIMED = re.compile(r"^/?labenv-_(spare|warm)-")
+#: A lab's name, as labenv.lab.check_name has it.
+LAB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
 LABEL_NETWORK = "labenv.network"
 LAB_NETWORK_KINDS = ("lan", "internet")
 #: The lab images: a role runs the image named in labenv.topology.
@@ -206,6 +216,22 @@ def owns(user: str, lab: str | None) -> bool:
     return bool(lab) and lab.startswith(f"{user}-") and len(lab) > len(user) + 1
 
 
+def _name(obj: dict | None) -> str:
+    """A container's name from its inspect JSON ("Name") or a listing's ("Names")."""
+    if not obj:
+        return ""
+    name = obj.get("Name") or next(iter(obj.get("Names") or []), "")
+    return name if isinstance(name, str) else ""
+
+
+def owns_container(user: str, obj: dict | None) -> bool:
+    """A learner's container: of a lab labelled theirs, or a spare they renamed into their name."""
+    labels = _labels(obj)
+    if owns(user, labels.get(LABEL_LAB)):
+        return True
+    return LABEL_SPARE in labels and _name(obj).lstrip("/").startswith(f"labenv-{user}-")
+
+
 def _labels(obj: dict | None) -> dict:
     if not obj:
         return {}
@@ -291,6 +317,8 @@ class Policy:
             return Decision(False, f"image {image['name']} is not a lab image")
 
         action = re.match(r"^/containers/(?P<ref>.+)/(?P<action>[a-z]+)$", path)
+        if action and action["action"] == "rename" and m == "POST":
+            return self._rename(user, action["ref"], (req.query.get("name") or [""])[0])
         if action:
             if (m, action["action"]) not in CONTAINER_ACTIONS:
                 return Decision(False, f"{action['action']} on a container is not part of a lab's work")
@@ -335,10 +363,24 @@ class Policy:
             if ref.startswith(f"labenv-{user}-") or HEX_ID.match(ref):
                 return Decision(True, f"no such {what}: the engine answers")
             return Decision(False, f"{what} {ref[:40]} is not one of {user}'s labs")
-        lab = _labels(found).get(LABEL_LAB)
-        if owns(user, lab):
-            return Decision(True, f"{what} of {user}'s lab {lab}")
+        if owns_container(user, found):
+            return Decision(True, f"{what} of {user}'s lab {_name(found).lstrip('/')}")
         return Decision(False, f"{what} {ref[:40]} is not one of {user}'s labs")
+
+    def _rename(self, user: str, ref: str, new_name: str) -> Decision:
+        """A claim of a spare lab: each container renamed labenv-<user>-<lab>-<role>."""
+        found = self.engine.container(ref)
+        if found is None:
+            return Decision(True, "no such container: the engine answers")
+        labels = _labels(found)
+        if not (UNCLAIMED.match(_name(found)) and LABEL_SPARE in labels) and not owns_container(user, found):
+            return Decision(False, f"container {ref[:40]} is neither a spare lab nor one of {user}'s labs")
+        role = labels.get(LABEL_ROLE, "")
+        lab = new_name.lstrip("/").removeprefix("labenv-").removesuffix(f"-{role}")
+        if (role not in ROLES or new_name.lstrip("/") != f"labenv-{lab}-{role}"
+                or not LAB_NAME.match(lab) or not owns(user, lab)):
+            return Decision(False, f"a claimed {role or 'lab'} container is named labenv-{user}-<lab>-{role}")
+        return Decision(True, f"{user} claims a spare lab as {lab}")
 
     def _own_network(self, user: str, ref: str) -> Decision:
         found = self.engine.network(ref)
@@ -474,6 +516,9 @@ class Policy:
             labels = item.get("Labels") or {}
             if owns(req.user, labels.get(LABEL_LAB)):
                 continue
+            if LABEL_SPARE in labels and ("Driver" in item or UNCLAIMED.match(_name(item))
+                                          or owns_container(req.user, item)):
+                continue  # the pool's spares and their networks hold no one's work
             if "Driver" in item and item.get("Name") in DEFAULT_NETWORKS and not labels:
                 continue  # the engine's own networks belong to no one
             return Decision(False, f"the answer shows labs that are not {req.user}'s: list your own "

@@ -15,9 +15,10 @@ import time
 
 from docker.errors import APIError
 
-from . import build, configure, engine, faults, mail, progress, testmode
+from . import build, configure, engine, engines, faults, mail, progress, testmode
+from . import pool as hot
 from .errors import LabenvError, LabError, NotSo
-from .lab import LABEL_LAB, Lab, check_name, list_labs, remove_by_label
+from .lab import LABEL_LAB, Lab, check_name, labs_by_engine, remove_by_label, remove_lab
 from .sendmail import howto
 from .sendmail.validate import check_mail_address
 from .topology import ROLES
@@ -81,15 +82,18 @@ def cmd_down(args) -> int:
 
 def cmd_clean(args) -> int:
     if args.all:
-        # Every lab on the engine, whatever LABENV_LAB_PREFIX says: that is what --all removes.
-        labs = {c.labels[LABEL_LAB] for c in engine.connect().containers.list(
-            all=True, ignore_removed=True, filters={"label": LABEL_LAB})}
-        removed = remove_by_label(LABEL_LAB)
+        # Every lab on every engine (spares of the pool too), whatever LABENV_LAB_PREFIX says:
+        # that is what --all removes.
+        labs = sorted({name for _e, name, _r in labs_by_engine()})
+        done, down = engines.each(lambda e: remove_by_label(LABEL_LAB, e.client()))
+        removed = sum(done.values())
         print(f"removed {removed} containers and networks of {len(labs)} lab(s)"
-              + (f": {', '.join(sorted(labs))}" if labs else ""))
+              + (f": {', '.join(labs)}" if labs else "")
+              + "".join(f"; {e} does not answer" for e in down))
     else:
-        removed = remove_by_label(f"labenv.lab={args.lab}")
-        print(f"lab {args.lab}: removed {removed} containers and networks")
+        removed, down = remove_lab(args.lab)
+        print(f"lab {args.lab}: removed {removed} containers and networks"
+              + "".join(f"; {e} does not answer" for e in down))
     if args.images:
         print(f"removed {build.prune_stale(say=_say)} stale lab image(s)")
     return 0
@@ -151,7 +155,8 @@ def cmd_status(args) -> int:
     if args.json:
         print(json.dumps(status, indent=1, sort_keys=True))
     else:
-        print(f"lab {status['lab']} ({status['suite']}, id {status['id']}): "
+        where = f", on engine {status['engine']}" if engines.several() else ""
+        print(f"lab {status['lab']} ({status['suite']}, id {status['id']}{where}): "
               + ("running" if status["running"] else "NOT running"))
         _print_roles(status)
         if status["running"]:
@@ -254,10 +259,62 @@ def cmd_progress(args) -> int:
 
 
 def cmd_labs(args) -> int:
-    labs = list_labs()
-    rows = [{"lab": name, "containers": len(roles), "roles": ",".join(sorted(roles))}
-            for name, roles in sorted(labs.items())]
-    print(table(rows, ["lab", "containers", "roles"]) if rows else "no labs on this engine")
+    rows = [{"lab": name, "engine": e.name, "containers": len(roles), "roles": ",".join(sorted(roles))}
+            for e, name, roles in labs_by_engine()]
+    _, down = engines.answering()
+    columns = ["lab", "engine", "containers", "roles"] if engines.several() else ["lab", "containers", "roles"]
+    print(table(sorted(rows, key=lambda r: r["lab"]), columns) if rows else "no labs")
+    for e in down:
+        print(f"{e} does not answer: its labs are not listed")
+    return 0
+
+
+def _engine_named(name: str | None) -> engines.Engine | None:
+    if name is None:
+        return None
+    for e in engines.configured():
+        if e.name == name:
+            return e
+    raise LabError(f"no engine {name!r}; engines: {', '.join(e.name for e in engines.configured())}")
+
+
+def cmd_pool(args) -> int:
+    hot.settings()
+    where = _engine_named(args.engine)
+    if args.action == "fill":
+        targets = [where] if where else engines.answering()[0]
+        if not targets:
+            raise LabError("no engine answers")
+        for e in targets:
+            done = hot.fill(args.count, args.suite, e, say=_say)
+            print(f"pool on {e.name} ({args.suite}): {done['ready']} ready of {done['target']}; started "
+                  f"{done['started']}, recycled {done['recycled']}, removed {done['removed']} "
+                  f"in {done['seconds']} s")
+            if done["errors"]:
+                raise NotSo(f"{len(done['errors'])} spare lab(s) did not start: {done['errors'][0]}")
+        return 0
+    if args.action == "refill":
+        e = where or engines.configured()[0]
+        done = hot.refill(e, args.suite, say=_say)
+        print("another refill is running" if done is None else
+              f"pool on {e.name} ({args.suite}): {done['ready']} ready of {done['target']} "
+              f"in {done['seconds']} s")
+        return 0
+    if args.action == "keep":
+        e = where or engines.configured()[0]
+        hot.keep(e, args.suite, args.count, say=_say)
+        return 0
+    if args.action == "drain":
+        print(f"removed {hot.drain(where, args.suite_given)} spare lab(s); the pool is empty and stays so")
+        return 0
+    rows = hot.status()
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    elif not rows:
+        print("no spare labs (fill the pool with `python -m labenv pool fill N`)")
+    else:
+        print(table([{**r, "answers": "yes" if r["answers"] else "NO"} for r in rows],
+                    ["engine", "suite", "ready", "warming", "target", "oldest_s", "answers"]))
     return 0
 
 
@@ -327,8 +384,17 @@ def build_parser() -> Parser:
     p.add_argument("--csv", action="store_true", help="one line per learner and exercise, as CSV")
     p.add_argument("--db", help="the record to read (default: $LABENV_PROGRESS_DB or your own)")
     p.set_defaults(fn=cmd_progress)
-    p = sub.add_parser("labs", help="list the labs on this engine")
+    p = sub.add_parser("labs", help="list the labs on every engine")
     p.set_defaults(fn=cmd_labs)
+    p = sub.add_parser("pool", help="hot-start: spare labs, claimed by the next `up` or start_lab "
+                       "(fill N | status | drain)")
+    p.add_argument("action", choices=["fill", "status", "drain", "refill", "keep"],
+                   help="keep N: stay running, topping up to N (a class engine's keeper)")
+    p.add_argument("count", nargs="?", type=int, help="fill, keep: how many spare labs to keep ready")
+    p.add_argument("--suite", "--debian", dest="suite_given", choices=build.SUITES)
+    p.add_argument("--engine", help="only this engine of LABENV_ENGINES (default: every one)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_pool)
     return parser
 
 
@@ -367,6 +433,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args.lab = lab or check_name(os.environ.get("LABENV_LAB", "default"))
     if args.verb == "exec" and args.cmd[:1] == ["--"]:
         args.cmd = args.cmd[1:]
+    if args.verb == "pool":
+        args.suite = args.suite_given or build.DEFAULT_SUITE
+        if args.action in ("fill", "keep") and args.count is None:
+            raise LabError(f"pool {args.action} needs a count: `python -m labenv pool {args.action} N`")
+        if args.action not in ("fill", "keep") and args.count is not None:
+            raise LabError(f"pool {args.action} takes no count")
     return args
 
 

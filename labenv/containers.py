@@ -45,12 +45,14 @@ class LabContainer(DockerContainer):
 
     role: Role
 
-    def __init__(self, image: str, *, lab: str, lab_id: str, suite: str, role: Role) -> None:
-        super().__init__(image)
+    def __init__(self, image: str, *, lab: str, lab_id: str, suite: str, role: Role,
+                 labels: dict[str, str] | None = None, engine: dict | None = None) -> None:
+        # `engine`: docker.from_env's keywords for an engine other than DOCKER_HOST's.
+        super().__init__(image, docker_client_kw=engine)
         self.role = role
         self.lab = lab
         labels = {"labenv.lab": lab, "labenv.id": lab_id, "labenv.role": role.name,
-                  "labenv.suite": suite}
+                  "labenv.suite": suite, **(labels or {})}
         self.with_name(f"labenv-{lab}-{role.name}")
         self.with_docker_options(hostname=role.hostname, labels=labels, init=True,
                                  cap_add=list(role.caps))

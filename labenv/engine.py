@@ -33,12 +33,12 @@ def connect() -> docker.DockerClient:
         client = docker.from_env(timeout=120)
         client.ping()
     except DockerException as error:
-        raise LabError(f"{HINT} ({_reason(error)})") from None
+        raise LabError(f"{HINT} ({reason(error)})") from None
     _client = client
     return client
 
 
-def _reason(error: Exception) -> str:
+def reason(error: Exception) -> str:
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     return text[:160]
 

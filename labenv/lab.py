@@ -30,9 +30,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
 from docker.errors import APIError, DockerException, NotFound
 
-from . import build, engine, wait
+from . import build, engine, engines, wait
 from . import containers as _containers
 from .containers import LabContainer, LabNetworkRef, MailserverContainer, ProviderContainer, RouterContainer
 from .errors import LabError, NotSo, Refused
@@ -42,6 +43,7 @@ from .topology import role as role_spec
 
 LAB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
 LABEL_LAB = "labenv.lab"
+LABEL_SPARE = "labenv.spare"     # a spare lab of the hot-start pool (labenv.pool)
 SUBNET_POOL = "10.213.0.0/16"
 
 
@@ -150,12 +152,20 @@ class Provider:
 
 
 class Lab:
-    """The containers and networks of one named lab."""
+    """The containers and networks of one named lab, on one engine.
 
-    def __init__(self, name: str, lab_id: str, suite: str, containers: dict) -> None:
+    A lab is found by its containers' names, ``labenv-<lab>-<role>``: a spare lab of
+    the hot-start pool (labenv.pool) becomes someone's lab by renaming its
+    containers, since its labels cannot change. ``labenv.id`` names one lab's
+    containers and networks whatever the lab is called.
+    """
+
+    def __init__(self, name: str, lab_id: str, suite: str, containers: dict,
+                 where: engines.Engine | None = None) -> None:
         self.name = name
         self.id = lab_id
         self.suite = suite
+        self.engine = where or engines.configured()[0]
         self._containers = containers  # role -> docker Container
         self.provider = Provider(self)
         self.mailhost = Provider(self, "mailhost")
@@ -164,45 +174,58 @@ class Lab:
     @classmethod
     def attach(cls, name: str = "default") -> Lab:
         check_name(name)
-        client = engine.connect()
-        found = client.containers.list(all=True, ignore_removed=True,
-                                       filters={"label": f"{LABEL_LAB}={name}"})
+        where, found, down = _find(name)
         if not found:
-            raise LabError(f"lab {name!r} is not running; start it with `python -m labenv up --lab {name}`")
+            also = (f" (not answering: {', '.join(str(e) for e in down)})" if down else "")
+            raise LabError(f"lab {name!r} is not running; start it with `python -m labenv up --lab {name}`"
+                           + also)
+        return cls._of(name, found, where)
+
+    @classmethod
+    def _of(cls, name: str, found: list, where: engines.Engine) -> Lab:
         containers = {c.labels.get("labenv.role"): c for c in found}
         first = found[0]
         suite = first.labels.get("labenv.suite", build.DEFAULT_SUITE)
-        return cls(name, first.labels.get("labenv.id", "?"), suite, containers)
+        return cls(name, first.labels.get("labenv.id", "?"), suite, containers, where)
 
     @classmethod
     def exists(cls, name: str) -> bool:
-        client = engine.connect()
-        label = {"label": f"{LABEL_LAB}={check_name(name)}"}
-        return bool(client.containers.list(all=True, ignore_removed=True, filters=label))
+        return bool(_find(check_name(name))[1])
 
     @classmethod
     def up(cls, name: str = "default", suite: str = build.DEFAULT_SUITE, *, replace: bool = True,
-           say=print) -> Lab:
-        """Start a fresh lab (Debian defaults, nothing of the howto applied)."""
+           hot: bool = True, say=print) -> Lab:
+        """A fresh lab (Debian defaults, nothing of the howto applied).
+
+        With spare labs in the hot-start pool (labenv.pool), one of them is claimed
+        and renamed; otherwise one starts cold. `hot=False` always starts one cold.
+        """
         check_name(name)
         build.check_suite(suite)
-        client = engine.connect()
-        tags = build.ensure_all(suite, say)
         with _starting(name):
-            return cls._up(client, name, suite, tags, replace)
+            where = _drop(name, replace)
+            if hot:  # a spare made from the suite's images of now proves they are there
+                from . import pool
+
+                lab = pool.claim(where, name, suite, build.tags(suite))
+                if lab is not None:
+                    return lab
+            tags = build.ensure_all(suite, say)
+            build.ensure_on(where.client(), tags, say)
+            return cls._up(where, name, suite, tags)
 
     @classmethod
-    def _up(cls, client, name: str, suite: str, tags: dict[str, str], replace: bool) -> Lab:
-        if cls.exists(name):
-            if not replace:
-                raise LabError(f"lab {name!r} is already running; `python -m labenv down --lab {name}` first")
-            remove_by_label(f"{LABEL_LAB}={name}")
+    def _up(cls, where: engines.Engine, name: str, suite: str, tags: dict[str, str],
+            labels: dict[str, str] | None = None) -> Lab:
+        """Start the lab's networks and containers on `where` (nothing of that name may be there)."""
+        client = where.client()
         lab_id = uuid.uuid4().hex[:12]
-        labels = {LABEL_LAB: name, "labenv.id": lab_id, "labenv.suite": suite}
+        labels = {LABEL_LAB: name, "labenv.id": lab_id, "labenv.suite": suite, **(labels or {})}
         lan, internet = _create_networks(client, name, labels)
         started: list[LabContainer] = []
         try:
-            ids = {"lab": name, "lab_id": lab_id, "suite": suite}
+            ids = {"lab": name, "lab_id": lab_id, "suite": suite, "labels": labels,
+                   "engine": where.from_env_kw()}
             router = (RouterContainer(tags["router"], **ids)
                       .with_lab_network(lan)
                       .with_subnets(lan, internet)
@@ -222,11 +245,17 @@ class Lab:
             _start_all([router, *others], started)
         except Exception as error:
             details = "\n".join(f"--- {c.role.name} log:\n{c.logs_tail()}" for c in started)
-            remove_by_label(f"{LABEL_LAB}={name}")
+            remove_by_label(f"labenv.id={lab_id}", client)
             if isinstance(error, LabError):
                 raise
             raise LabError(f"lab {name!r} did not start: {error}", details) from None
-        return cls.attach(name)
+        return cls._of(name, _lab_containers(client, name), where)
+
+    @property
+    def from_pool(self) -> bool:
+        """Whether the lab was a spare of the hot-start pool (labenv.pool) before it was claimed."""
+        return any(LABEL_SPARE in ((c.attrs.get("Config") or {}).get("Labels") or c.attrs.get("Labels") or {})
+                   for c in self._containers.values())
 
     # -- running commands ------------------------------------------------------
     def container(self, role: str):
@@ -242,7 +271,7 @@ class Lab:
         argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
         run = (["timeout", "-k", "2", str(int(max(1, timeout))), *argv] if timeout else argv)
         container = self.container(role)
-        api = engine.connect().api
+        api = self._client().api
         if stdin is not None and api.base_url.startswith("https://"):
             stdin = stdin.encode() if isinstance(stdin, str) else stdin
             run = _counted_stdin(run, len(stdin))
@@ -253,6 +282,8 @@ class Lab:
             code = api.exec_inspect(exec_id)["ExitCode"]
         except NotFound:
             raise self._gone(role) from None
+        except _UNREACHABLE as error:
+            raise self.engine.not_answering(error) from None
         except APIError as error:
             if "is not running" in str(error):
                 raise LabError(f"the {role} container of lab {self.name!r} is not running; "
@@ -279,6 +310,11 @@ class Lab:
             self.container(role).put_archive("/", buf.getvalue())
         except NotFound:
             raise self._gone(role) from None
+        except _UNREACHABLE as error:
+            raise self.engine.not_answering(error) from None
+
+    def _client(self):
+        return self.engine.client()
 
     def _gone(self, role: str) -> LabError:
         return LabError(f"the {role} container of lab {self.name!r} is gone (finish(lab) or "
@@ -313,7 +349,10 @@ class Lab:
     def status(self) -> dict:
         roles = {}
         for name, container in sorted(self._containers.items()):
-            container.reload()
+            try:
+                container.reload()
+            except _UNREACHABLE as error:
+                raise self.engine.not_answering(error) from None
             nets = container.attrs["NetworkSettings"]["Networks"]
             roles[name] = {
                 "state": container.status,
@@ -321,12 +360,58 @@ class Lab:
                 "image": container.attrs["Config"]["Image"],
                 "addresses": {n.rsplit("-", 1)[-1]: v.get("IPAddress") for n, v in nets.items()},
             }
-        return {"lab": self.name, "id": self.id, "suite": self.suite, "roles": roles,
+        return {"lab": self.name, "id": self.id, "suite": self.suite, "engine": self.engine.name,
+                "roles": roles,
                 "running": all(r["state"] == "running" for r in roles.values())
                 and set(roles) == set(ROLES)}
 
     def down(self) -> int:
-        return remove_by_label(f"labenv.id={self.id}")
+        try:
+            return remove_by_label(f"labenv.id={self.id}", self._client())
+        except _UNREACHABLE as error:
+            raise self.engine.not_answering(error) from None
+
+
+#: What a call to an engine that stopped raises (requests' errors are not docker's).
+_UNREACHABLE = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+
+
+def lab_filter(name: str) -> dict[str, str]:
+    """The engine's filter for lab `name`'s containers, by their names."""
+    roles = "|".join(ROLES)
+    return {"label": "labenv.id", "name": f"^/?labenv-{re.escape(name)}-({roles})$"}
+
+
+def _lab_containers(client, name: str) -> list:
+    return client.containers.list(all=True, ignore_removed=True, filters=lab_filter(name))
+
+
+def _find(name: str) -> tuple[engines.Engine | None, list, list[engines.Engine]]:
+    """(the engine holding lab `name`, its containers, engines that did not answer)."""
+    configured = engines.configured()
+    if len(configured) == 1:
+        where = configured[0]
+        try:
+            return where, _lab_containers(where.client(), name), []
+        except _UNREACHABLE as error:
+            raise where.not_answering(error) from None
+    found, down = engines.each(lambda e: _lab_containers(e.client(), name), configured)
+    for where, containers in found.items():
+        if containers:
+            return where, containers, down
+    return None, [], down
+
+
+def _drop(name: str, replace: bool) -> engines.Engine:
+    """Remove an earlier lab `name` (or refuse, without `replace`); the engine for the new one."""
+    where, found, _down = _find(name)
+    if found:
+        if not replace:
+            raise LabError(f"lab {name!r} is already running; `python -m labenv down --lab {name}` first")
+        ids = {c.labels.get("labenv.id") for c in found}
+        for lab_id in ids:
+            remove_by_label(f"labenv.id={lab_id}", where.client())
+    return engines.place(os.environ.get("LABENV_LAB_PREFIX", ""))
 
 
 def _start_again(name: str) -> str:
@@ -461,7 +546,7 @@ def _create_networks(client, name: str, labels: dict) -> tuple[LabNetworkRef, La
             if "overlap" not in str(error) and "already exists" not in str(error):
                 raise LabError(f"cannot create the lab's networks: {str(error)[:200]}") from None
             if "already exists" in str(error):
-                remove_by_label(f"{LABEL_LAB}={name}")
+                remove_by_label(f"{LABEL_LAB}={name}", client)
     raise LabError("cannot find free subnets for the lab's networks")
 
 
@@ -499,9 +584,9 @@ def _start_all(containers: list[LabContainer], started: list[LabContainer]) -> N
         raise errors[0]
 
 
-def remove_by_label(label: str) -> int:
+def remove_by_label(label: str, client=None) -> int:
     """Remove every container, then every network, carrying `label`; returns how many."""
-    client = engine.connect()
+    client = client or engine.connect()
     count = 0
     containers = client.containers.list(all=True, ignore_removed=True, filters={"label": label})
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(containers)))) as pool:
@@ -513,7 +598,10 @@ def remove_by_label(label: str) -> int:
             count += 1
         except NotFound:
             pass
-        except APIError:  # a container attached outside labenv; disconnect it first
+        except APIError as error:
+            if error.status_code == 403 and LABEL_SPARE in (net.attrs.get("Labels") or {}):
+                continue  # a claimed spare's network, on a class engine: the pool's keeper removes it
+            # a container attached outside labenv; disconnect it first
             net.reload()
             for cid in net.attrs.get("Containers") or {}:
                 try:
@@ -525,6 +613,17 @@ def remove_by_label(label: str) -> int:
     return count
 
 
+def remove_lab(name: str) -> tuple[int, list[engines.Engine]]:
+    """Remove lab `name` wherever it is (a claimed spare too) and what a failed start of it
+    left; (containers and networks removed, engines that did not answer)."""
+    where, found, down = _find(name)
+    removed = 0
+    for lab_id in {c.labels.get("labenv.id") for c in found}:
+        removed += remove_by_label(f"labenv.id={lab_id}", where.client())
+    leftovers, more_down = engines.each(lambda e: remove_by_label(f"{LABEL_LAB}={name}", e.client()))
+    return removed + sum(leftovers.values()), down + [e for e in more_down if e not in down]
+
+
 def _remove_container(container) -> int:
     try:
         container.remove(force=True, v=True)
@@ -533,15 +632,32 @@ def _remove_container(container) -> int:
         return 0
 
 
-def list_labs() -> dict[str, list[str]]:
-    """Lab name -> roles found, for every lab on the engine (running or not).
+def list_labs(where: list[engines.Engine] | None = None) -> dict[str, list[str]]:
+    """Lab name -> roles found, for every lab on the engines that answer (running or not).
 
+    Spare labs of the hot-start pool are not listed (``python -m labenv pool status``).
     With LABENV_LAB_PREFIX set, only that prefix's labs (see own_labs_filter).
     """
+    return {name: roles for _e, name, roles in labs_by_engine(where)}
+
+
+def labs_by_engine(where: list[engines.Engine] | None = None) -> list[tuple[engines.Engine, str, list[str]]]:
+    """(engine, lab name, roles) for every lab, as list_labs finds them."""
+    found, _down = engines.each(_labs_on, where)
+    return [(e, name, roles) for e, labs in found.items() for name, roles in sorted(labs.items())]
+
+
+def _labs_on(where: engines.Engine) -> dict[str, list[str]]:
     labs: dict[str, list[str]] = {}
     mine = {"label": LABEL_LAB, **own_labs_filter()}
-    for c in engine.connect().containers.list(all=True, ignore_removed=True, filters=mine):
-        labs.setdefault(c.labels[LABEL_LAB], []).append(c.labels.get("labenv.role", "?"))
-    for net in engine.connect().networks.list(filters=mine):
-        labs.setdefault(net.attrs["Labels"][LABEL_LAB], [])
+    client = where.client()
+    for c in client.containers.list(all=True, ignore_removed=True, filters=mine):
+        role = c.labels.get("labenv.role", "?")
+        name = c.name.removeprefix("labenv-").removesuffix(f"-{role}")
+        if not name.startswith("_"):
+            labs.setdefault(name, []).append(role)
+    for net in client.networks.list(filters=mine):
+        name = net.attrs["Labels"][LABEL_LAB]
+        if not name.startswith("_"):
+            labs.setdefault(name, [])
     return labs

@@ -221,3 +221,78 @@ def test_listings_are_judged_on_the_answer(policy):
     assert answer([{"Labels": {"labenv.lab": "alice-nb01"}}]).allow
     assert not answer([{"Labels": {"labenv.lab": "alice-nb01"}}, {"Labels": {"labenv.lab": "bob-nb01"}}]).allow
     assert not answer([{"Labels": {}}]).allow
+
+
+# -- spare labs of the hot-start pool (labenv.pool) ------------------------------------
+def spare(role: str, name: str, key: str = "s1") -> dict:
+    return {"Id": (key * 32)[:64], "Name": f"/{name}",
+            "Config": {"Labels": {"labenv.lab": f"_warm-{key}", "labenv.role": role, "labenv.id": key,
+                                  "labenv.spare": "1795650000", "labenv.pool": "class"}}}
+
+
+@pytest.fixture
+def pool_policy() -> Policy:
+    table = Table()
+    table.containers.update({
+        "labenv-_spare-s1-mailserver": spare("mailserver", "labenv-_spare-s1-mailserver"),
+        "labenv-_spare-s1-router": spare("router", "labenv-_spare-s1-router"),
+        "labenv-alice-nb02-mailserver": spare("mailserver", "labenv-alice-nb02-mailserver", "s2"),
+        "labenv-bob-nb02-mailserver": spare("mailserver", "labenv-bob-nb02-mailserver", "s3"),
+    })
+    table.networks["labenv-_warm-s2-lan"] = {"Name": "labenv-_warm-s2-lan", "Driver": "bridge",
+                                             "Labels": {"labenv.lab": "_warm-s2", "labenv.spare": "1"}}
+    access = Access(learners={"alice", "bob"}, instructors={"carol"})
+    return Policy(lambda: access, table, ipaddress.IPv4Network("10.214.0.0/16"))
+
+
+def rename(ref: str, new: str) -> str:
+    return f"/v1.41/containers/{ref}/rename?name={new}"
+
+
+def test_a_learner_claims_a_spare_by_renaming_it_into_her_own_name(pool_policy):
+    assert ask(pool_policy, "alice", "POST", rename("labenv-_spare-s1-mailserver",
+                                                    "labenv-alice-nb01-mailserver")).allow
+    assert ask(pool_policy, "alice", "POST", rename("labenv-_spare-s1-router", "labenv-alice-nb01-router")).allow
+
+
+@pytest.mark.parametrize("ref, new, says", [
+    ("labenv-_spare-s1-mailserver", "labenv-bob-nb01-mailserver", "named labenv-alice-<lab>-mailserver"),
+    ("labenv-_spare-s1-mailserver", "labenv-alice-nb01-router", "named labenv-alice-<lab>-mailserver"),
+    ("labenv-_spare-s1-mailserver", "alice-nb01", "named labenv-alice-<lab>-mailserver"),
+    ("labenv-_spare-s1-mailserver", "labenv-alice-NB!-mailserver", "named labenv-alice-<lab>-mailserver"),
+    ("labenv-bob-nb02-mailserver", "labenv-alice-nb02-mailserver", "neither a spare lab nor one of alice's"),
+    ("labenv-bob-nb01-router", "labenv-alice-nb01-router", "neither a spare lab nor one of alice's"),
+])
+def test_no_learner_renames_what_is_not_a_spare_or_hers_or_into_another_name(pool_policy, ref, new, says):
+    decision = ask(pool_policy, "alice", "POST", rename(ref, new))
+    assert not decision.allow and says in decision.reason
+
+
+def test_a_claimed_spare_is_its_claimers_and_no_one_elses(pool_policy):
+    assert ask(pool_policy, "alice", "POST", "/v1.41/containers/labenv-alice-nb02-mailserver/exec",
+               {"Cmd": ["mailq"]}).allow
+    assert not ask(pool_policy, "alice", "POST", "/v1.41/containers/labenv-bob-nb02-mailserver/exec",
+                   {"Cmd": ["mailq"]}).allow
+    assert ask(pool_policy, "alice", "DELETE", "/v1.41/containers/labenv-alice-nb02-mailserver").allow
+    assert not ask(pool_policy, "bob", "DELETE", "/v1.41/containers/labenv-alice-nb02-mailserver").allow
+    # an unclaimed spare is no one's to use until renamed
+    assert not ask(pool_policy, "alice", "POST", "/v1.41/containers/labenv-_spare-s1-mailserver/exec",
+                   {"Cmd": ["mailq"]}).allow
+    # the spare's networks stay the pool's
+    assert not ask(pool_policy, "alice", "DELETE", "/v1.41/networks/labenv-_warm-s2-lan").allow
+
+
+def answer(policy, user, uri, items):
+    return policy.response({"User": user, "UserAuthNMethod": "TLS", "RequestMethod": "GET",
+                            "RequestUri": uri, "ResponseStatusCode": 200,
+                            "ResponseBody": base64.b64encode(json.dumps(items).encode()).decode()})
+
+
+def test_listings_may_show_unclaimed_spares_and_her_claimed_ones_but_not_others(pool_policy):
+    unclaimed = {"Names": ["/labenv-_spare-s1-mailserver"], "Labels": {"labenv.spare": "1", "labenv.lab": "_warm-s1"}}
+    hers = {"Names": ["/labenv-alice-nb02-mailserver"], "Labels": {"labenv.spare": "1", "labenv.lab": "_warm-s2"}}
+    bobs = {"Names": ["/labenv-bob-nb02-mailserver"], "Labels": {"labenv.spare": "1", "labenv.lab": "_warm-s3"}}
+    net = {"Name": "labenv-_warm-s2-lan", "Driver": "bridge", "Labels": {"labenv.spare": "1", "labenv.lab": "_warm-s2"}}
+    assert answer(pool_policy, "alice", "/v1.41/containers/json", [unclaimed, hers]).allow
+    assert not answer(pool_policy, "alice", "/v1.41/containers/json", [hers, bobs]).allow
+    assert answer(pool_policy, "alice", "/v1.41/networks", [net]).allow
