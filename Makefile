@@ -18,7 +18,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[test,classroom]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,classroom,deploy]'
 	touch $@
 
 # Docker engine (installed and started on a root Debian host if none answers) and images.

@@ -1,17 +1,20 @@
 """`python -m classroom VERB`: the class engine, its certificates and its plugin, from a shell (root).
 
-    python -m classroom engine up [--suite bookworm ...]
-    python -m classroom engine status
-    python -m classroom engine down [--purge]
+    python -m classroom engine up [--engines N] [--suite bookworm ...]   # engines a, b ... (default:
+                                               # as many as the class had, one at first)
+    python -m classroom engine status [--json] # each engine: does it answer, its labs, whose
+    python -m classroom engine stop NAME       # one engine stopped (its labs removed); the others go on
+    python -m classroom engine start NAME      # and started again
+    python -m classroom engine down [--purge]  # every engine
     python -m classroom certs alice bob [--owner USER] [--dir DIR]
     python -m classroom certs --instructor carol
     python -m classroom certs --revoke bob
-    python -m classroom plugin                 # the authorization plugin, in the foreground
+    python -m classroom plugin [--engine NAME] # an engine's authorization plugin, in the foreground
     python -m classroom up --roster FILE [--ip IP] [--port N]   # the whole class: engine, accounts, hub
          [--hub-port N] [--proxy-api-port N] [--progress-port N] [--cull-timeout S] [--cull-every S]
          [--notebooks DIR]
     python -m classroom down [--purge]         # all of it stopped (purge: accounts, homes, record too)
-    python -m classroom status
+    python -m classroom status [--json]        # the hub, and each engine
     python -m classroom progress [--csv]       # the class's record: learner x exercise
 
 Errors are one line (`classroom: ...`) and exit 2.
@@ -20,8 +23,10 @@ Errors are one line (`classroom: ...`) and exit 2.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pwd
+import shlex
 import sys
 from pathlib import Path
 
@@ -48,15 +53,31 @@ def _say(text: str) -> None:
 def cmd_engine(args) -> int:
     from . import engine
 
+    suites = tuple(args.suite or [build.DEFAULT_SUITE])
+    if args.action in ("start", "stop"):
+        if not args.name:
+            return _fail(f"engine {args.action} needs the engine's name (a, b ...)")
+    elif args.name:
+        return _fail(f"engine {args.action} takes no engine name (engine start|stop NAME do)")
+    if args.engines is not None and args.action != "up":
+        return _fail("--engines goes with engine up")
+    where = enginecfg.paths()
     if args.action == "up":
-        timings = engine.up(suites=tuple(args.suite or [build.DEFAULT_SUITE]), say=_say)
-        where = enginecfg.paths()
-        print(f"class engine: {where.tcp_url} (TLS, client certificates from `python -m classroom certs`)")
+        timings = engine.up(suites=suites, say=_say, engines=args.engines)
+        for name in timings["engines"]:
+            print(f"class engine {name}: {where.of(name).tcp_url} (TLS, client certificates from "
+                  "`python -m classroom certs`)")
         print(f"started in {timings['engine_s']:.1f} s; lab images loaded in {timings['images_s']:.1f} s")
+    elif args.action == "start":
+        timings = engine.start(args.name, suites=suites, say=_say)
+        print(f"class engine {args.name}: {where.of(args.name).tcp_url}")
+        print(f"started in {timings['engine_s']:.1f} s; lab images loaded in {timings['images_s']:.1f} s")
+    elif args.action == "stop":
+        engine.stop(args.name, say=_say)
     elif args.action == "down":
         engine.down(purge=args.purge, say=_say)
     else:
-        print(engine.status_text())
+        print(engine.status_text(as_json=args.json))
     return 0
 
 
@@ -100,7 +121,7 @@ def cmd_certs(args) -> int:
         print(f"{name} ({role[:-1]}): {folder} (ca.pem cert.pem key.pem, readable by {who})")
         if not args.instructor:
             env = enginecfg.learner_env(name, folder, where)
-            print("  " + " ".join(f"{k}={v}" for k, v in env.items()))
+            print("  " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()))
     return 0
 
 
@@ -131,6 +152,9 @@ def cmd_status(args) -> int:
     from . import hub
 
     state = hub.status()
+    if args.json:
+        print(json.dumps(state, indent=1))
+        return 0
     print(f"hub: {'running at ' + state['url'] if state['hub'] else 'not running'}")
     print(engine_status_text())
     return 0
@@ -153,15 +177,28 @@ def cmd_progress(args) -> int:
 def cmd_plugin(args) -> int:
     from . import authz
 
-    authz.serve()
+    where = enginecfg.paths(engine=args.engine)
+    authz.serve(where, socket_path=where.plugin_socket)
     return 0
+
+
+def _engine_count(text: str) -> int:
+    try:
+        return len(enginecfg.engine_names(int(text)))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: a class runs 1 to {enginecfg.MAX_ENGINES} engines") from None
 
 
 def build_parser() -> _Parser:
     parser = _Parser(prog="classroom", description="The class engine: learners confined to their own labs.")
     sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
-    p = sub.add_parser("engine", help="start, stop or look at the class engine")
-    p.add_argument("action", choices=["up", "down", "status"])
+    p = sub.add_parser("engine", help="start, stop or look at the class's engines")
+    p.add_argument("action", choices=["up", "down", "status", "start", "stop"])
+    p.add_argument("name", nargs="?", choices=enginecfg.ENGINE_NAMES, help="with start and stop: which engine")
+    p.add_argument("--engines", type=_engine_count, metavar="N",
+                   help=f"with up: how many engines (1-{enginecfg.MAX_ENGINES}, named a, b ...; default: "
+                        "as many as the class had, one at first)")
+    p.add_argument("--json", action="store_true", help="with status: as JSON")
     p.add_argument("--suite", action="append", choices=build.SUITES,
                    help="Debian suite whose lab images to load (repeat for both; default bookworm)")
     p.add_argument("--purge", action="store_true",
@@ -177,7 +214,8 @@ def build_parser() -> _Parser:
                                  f"(default {enginecfg.paths().users})")
     p.add_argument("--owner", help="Unix user (or UID:GID) owning the folder; default: the user of that name")
     p.set_defaults(fn=cmd_certs)
-    p = sub.add_parser("plugin", help="run the authorization plugin in the foreground")
+    p = sub.add_parser("plugin", help="run an engine's authorization plugin in the foreground")
+    p.add_argument("--engine", default="a", choices=enginecfg.ENGINE_NAMES)
     p.set_defaults(fn=cmd_plugin)
     p = sub.add_parser("up", help="start the whole class: engine, accounts, certificates, JupyterHub")
     p.add_argument("--roster", required=True, help="the class list (TOML, see classroom/roster.py)")
@@ -196,7 +234,8 @@ def build_parser() -> _Parser:
     p = sub.add_parser("down", help="stop the whole class")
     p.add_argument("--purge", action="store_true", help="also remove the accounts, their homes and the record")
     p.set_defaults(fn=cmd_down)
-    p = sub.add_parser("status", help="the hub and the class engine")
+    p = sub.add_parser("status", help="the hub and the class's engines")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_status)
     p = sub.add_parser("progress", help="the class's progress record (learner x exercise)")
     p.add_argument("--csv", action="store_true")

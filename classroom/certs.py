@@ -83,16 +83,21 @@ def ensure_ca(pki: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     return cert, key
 
 
-def ensure_server(pki: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> dict[str, Path]:
-    """The engine's TLS files: ca.pem, server.pem, server-key.pem (made when missing)."""
+def ensure_server(pki: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost"), *, name: str = "server",
+                  subject: str = "labenv class engine") -> dict[str, Path]:
+    """An engine's TLS files: ca.pem, NAME.pem, NAME-key.pem (made when missing).
+
+    Each engine of a class has its own key and certificate (``name`` server, server-b ...,
+    ``subject`` its CN), all signed by the class's one CA.
+    """
     ca_cert, ca_key = ensure_ca(pki)
-    files = {"ca": pki / "ca.pem", "cert": pki / "server.pem", "key": pki / "server-key.pem"}
+    files = {"ca": pki / "ca.pem", "cert": pki / f"{name}.pem", "key": pki / f"{name}-key.pem"}
     if files["cert"].exists() and files["key"].exists():
         return files
     key = _key()
     names = [x509.IPAddress(ipaddress.ip_address(h)) if h.replace(".", "").isdigit() else x509.DNSName(h)
              for h in hosts]
-    cert = (_builder("labenv class engine", ca_cert.subject, key.public_key(), CA_DAYS)
+    cert = (_builder(subject, ca_cert.subject, key.public_key(), CA_DAYS)
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

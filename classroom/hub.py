@@ -1,8 +1,8 @@
 """A class on one Docker host: `make classroom` (up) and `make classroom-down` (down).
 
-    up(roster)      the class engine, the members' accounts, certificates and notebooks,
+    up(roster)      the class's engines, the members' accounts, certificates and notebooks,
                     then JupyterHub in the background; returns the one URL to hand out
-    down(purge)     the hub, every member's server and lab, the class engine; with purge
+    down(purge)     the hub, every member's server and lab, the class's engines; with purge
                     also the accounts, their homes and the class's record
     status()        what runs
 
@@ -225,7 +225,7 @@ def start_hub(settings: Settings, venv: Path, say=print) -> None:
         return
     log = open(Path(settings.state) / "jupyterhub.log", "ab")  # noqa: SIM115 (the hub writes it)
     # The class engine's folders and port (LABENV_CLASS_STATE ...), when set, go with the hub: its
-    # spawner gives learners the way to this class's engine, and removes their labs from it.
+    # spawner gives learners the way to this class's engines, and removes their labs from them.
     env = {k: v for k, v in os.environ.items() if k.startswith("LABENV_CLASS_")}
     env.update({"PATH": f"{venv}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                 "LANG": "C.UTF-8", "LABENV_CLASS_SETTINGS": str(Path(settings.state) / "settings.json")})
@@ -251,11 +251,12 @@ def stop_hub(settings: Settings, say=print) -> None:
 
 # -- the class's labs
 
-def remove_labs_of(owner: str, where: enginecfg.Paths | None = None) -> int:
-    """Every container and network of ``owner``'s labs (``owner-*``) on the class engine."""
-    from .engine import remove_everything
+def remove_labs_of(owner: str, where: enginecfg.Paths | None = None) -> tuple[int, list[str]]:
+    """Every container and network of ``owner``'s labs (``owner-*``) on every class engine that
+    answers: how many were removed, and the engines that did not answer (their labs stay)."""
+    from .engine import remove_everywhere
 
-    return remove_everything(where or enginecfg.paths(), owner)
+    return remove_everywhere(where or enginecfg.paths(), owner)
 
 
 # -- the whole class
@@ -267,7 +268,8 @@ def settings_path() -> Path:
 def up(roster_path: Path | str, *, ip: str = "127.0.0.1", port: int = 8000,
        suites: tuple[str, ...] = (build.DEFAULT_SUITE,), notebooks: Path | None = None, say=print,
        **ports_and_culling: int) -> Settings:
-    """Everything a class needs, then the hub; the Settings (``.url`` is the one address).
+    """Everything a class needs (as many engines as the roster's ``engines``), then the hub;
+    the Settings (``.url`` is the one address).
 
     ``ports_and_culling``: any of Settings' hub_port, proxy_api_port, progress_port (the
     hub's own ports on 127.0.0.1), cull_timeout and cull_every (seconds).
@@ -280,7 +282,8 @@ def up(roster_path: Path | str, *, ip: str = "127.0.0.1", port: int = 8000,
     if not any(notebooks.glob("[0-9][0-9]-*.ipynb")):
         raise LabError(f"no learner's notebooks in {notebooks}: run `make student` first")
     venv, command = class_venv(say), proxy(say)
-    engine.up(suites=suites, say=say)
+    engine.set_pool(roster.pool, suites[0])
+    engine.up(suites=suites, say=say, engines=roster.engines)
     where = enginecfg.paths()
     STATE.mkdir(parents=True, exist_ok=True)
     STATE.chmod(0o700)
@@ -302,7 +305,7 @@ def up(roster_path: Path | str, *, ip: str = "127.0.0.1", port: int = 8000,
 
 
 def down(*, purge: bool = False, say=print) -> None:
-    """The hub, every server and lab, the class engine; with ``purge`` the accounts and record too."""
+    """The hub, every server and lab, the class's engines; with ``purge`` the accounts and record too."""
     from . import engine
 
     require_root()
@@ -331,4 +334,4 @@ def status() -> dict:
 
     settings = Settings.read(settings_path()) if settings_path().exists() else None
     return {"hub": bool(settings and _pid(settings)), "url": settings.url if settings else None,
-            "engine": engine.status()}
+            "engines": engine.status()["engines"]}

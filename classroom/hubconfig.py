@@ -6,9 +6,9 @@ uses the one the roster hands out), LocalProcessSpawner starting each member's
 JupyterLab as their own Unix account (``lab-NAME``: not root, not in the docker
 group), jupyterhub-idle-culler for idle servers, and the progress service.
 
-Each learner's server gets, in its environment, the way to the class engine (TLS,
-their own client certificate) and the prefix of their labs; nothing else of the
-host's Docker.
+Each learner's server gets, in its environment, the way to the class's engines
+(LABENV_ENGINES names each, DOCKER_HOST engine a; TLS with their own client
+certificate) and the prefix of their labs; nothing else of the host's Docker.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
 
+from .engine import home_order
 from .enginecfg import learner_env, paths
 from .roster import ACCOUNT_PREFIX, Roster, load
 
@@ -88,7 +89,8 @@ class ClassSpawner(LocalProcessSpawner):
         env = super().get_env()
         s = self.settings
         home = pwd.getpwnam(self.account).pw_dir
-        env.update(learner_env(self.user.name, Path(home) / CERT_DIR, paths()))
+        # their home engine first: where their labs are, else the least loaded (asked at each start)
+        env.update(learner_env(self.user.name, Path(home) / CERT_DIR, paths(), home_order(self.user.name)))
         env.update({"PATH": f"{s.venv}/bin:/usr/local/bin:/usr/bin:/bin",
                     "LABENV_PROGRESS_URL": f"http://127.0.0.1:{s.port}/services/progress/"})
         for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
@@ -97,10 +99,14 @@ class ClassSpawner(LocalProcessSpawner):
 
 
 async def remove_labs(spawner) -> None:
-    """After a member's server stops (logout, culling, class down): their labs go too."""
+    """After a member's server stops (logout, culling, class down): their labs go too, on every
+    engine that answers; the hub's log names any engine that did not."""
     from .hub import remove_labs_of
 
-    await asyncio.to_thread(remove_labs_of, spawner.user.name)
+    removed, silent = await asyncio.to_thread(remove_labs_of, spawner.user.name)
+    if silent:
+        spawner.log.warning("%s's labs on class engine(s) %s were not removed: no answer (%d removed elsewhere)",
+                            spawner.user.name, ", ".join(silent), removed)
 
 
 def configure(c, settings: Settings, roster: Roster) -> None:

@@ -5,6 +5,8 @@ A roster is a TOML file::
     name = "relay101"                   # the class
     instructors = ["ines"]              # hub admins: every lab, the progress page
     learners = ["alice", "bob"]         # each chooses a password at first login...
+    engines = 2                         # class engines, a and b (1 to 8; default 1)
+    pool = 10                           # spare labs kept ready on each engine (0 to 40; default 0)
     [passwords]                         # ...unless the instructor hands one out here
     bob = "handed-out-secret"
 
@@ -21,11 +23,13 @@ from pathlib import Path
 
 from labenv.errors import ConfigError
 
-from .enginecfg import NAME
+from .enginecfg import MAX_ENGINES, NAME
 
 MIN_PASSWORD = 8
 ACCOUNT_PREFIX = "lab-"
-_KEYS = {"name", "instructors", "learners", "passwords"}
+_KEYS = {"name", "instructors", "learners", "passwords", "engines", "pool"}
+#: The most spare labs a class keeps ready on one engine (labenv.pool's default cap).
+MAX_POOL = 40
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class Roster:
     instructors: tuple[str, ...]
     learners: tuple[str, ...]
     passwords: dict[str, str] = field(default_factory=dict)
+    engines: int = 1
+    pool: int = 0
 
     @property
     def everyone(self) -> tuple[str, ...]:
@@ -91,7 +97,14 @@ def parse(text: str, source: str = "roster") -> Roster:
         if not isinstance(password, str) or len(password) < MIN_PASSWORD:
             raise ConfigError(f"{source}: passwords",
                               f"{who}'s password needs {MIN_PASSWORD} characters or more")
-    return Roster(name, instructors, learners, dict(passwords))
+    engines = data.get("engines", 1)
+    if isinstance(engines, bool) or not isinstance(engines, int) or not 1 <= engines <= MAX_ENGINES:
+        raise ConfigError(f"{source}: engines", f"must be a whole number from 1 to {MAX_ENGINES}, "
+                          f"not {engines!r}")
+    pool = data.get("pool", 0)
+    if isinstance(pool, bool) or not isinstance(pool, int) or not 0 <= pool <= MAX_POOL:
+        raise ConfigError(f"{source}: pool", f"must be a whole number from 0 to {MAX_POOL}, not {pool!r}")
+    return Roster(name, instructors, learners, dict(passwords), engines, pool)
 
 
 def load(path: Path | str) -> Roster:

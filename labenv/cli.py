@@ -84,7 +84,7 @@ def cmd_clean(args) -> int:
     if args.all:
         # Every lab on every engine (spares of the pool too), whatever LABENV_LAB_PREFIX says:
         # that is what --all removes.
-        labs = sorted({name for _e, name, _r in labs_by_engine()})
+        labs = sorted({name for _e, name, _r in labs_by_engine(everyone=True)})
         done, down = engines.each(lambda e: remove_by_label(LABEL_LAB, e.client()))
         removed = sum(done.values())
         print(f"removed {removed} containers and networks of {len(labs)} lab(s)"

@@ -156,9 +156,9 @@ def _lab_containers(e: Engine, name_regex: str) -> int | None:
         return None
 
 
-def place(prefix: str) -> Engine:
+def place(prefix: str, engines: list[Engine] | None = None) -> Engine:
     """The engine for a lab of `prefix`'s learner: theirs if they have one, else the least loaded."""
-    engines = configured()
+    engines = engines if engines is not None else configured()
     if len(engines) == 1:
         return engines[0]
     up, down = answering(engines)

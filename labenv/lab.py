@@ -641,15 +641,17 @@ def list_labs(where: list[engines.Engine] | None = None) -> dict[str, list[str]]
     return {name: roles for _e, name, roles in labs_by_engine(where)}
 
 
-def labs_by_engine(where: list[engines.Engine] | None = None) -> list[tuple[engines.Engine, str, list[str]]]:
-    """(engine, lab name, roles) for every lab, as list_labs finds them."""
-    found, _down = engines.each(_labs_on, where)
+def labs_by_engine(where: list[engines.Engine] | None = None,
+                   everyone: bool = False) -> list[tuple[engines.Engine, str, list[str]]]:
+    """(engine, lab name, roles) for every lab, as list_labs finds them (`everyone`: whatever
+    LABENV_LAB_PREFIX says)."""
+    found, _down = engines.each(lambda e: _labs_on(e, everyone), where)
     return [(e, name, roles) for e, labs in found.items() for name, roles in sorted(labs.items())]
 
 
-def _labs_on(where: engines.Engine) -> dict[str, list[str]]:
+def _labs_on(where: engines.Engine, everyone: bool = False) -> dict[str, list[str]]:
     labs: dict[str, list[str]] = {}
-    mine = {"label": LABEL_LAB, **own_labs_filter()}
+    mine = {"label": LABEL_LAB, **({} if everyone else own_labs_filter())}
     client = where.client()
     for c in client.containers.list(all=True, ignore_removed=True, filters=mine):
         role = c.labels.get("labenv.role", "?")

@@ -446,7 +446,7 @@ def keep(where: engines.Engine, suite: str, size: int, every: float = 5.0, say=p
     while True:
         try:
             refill(where, suite, say=lambda *_: None)
-            sweep(where)
+            sweep(where, older_than=30)
         except Exception as error:  # the keeper outlives an engine's bad minute
             say(f"labenv: pool keeper: {str(error).splitlines()[0][:200]}")
         time.sleep(every)

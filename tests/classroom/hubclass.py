@@ -56,7 +56,9 @@ class TestClass:
     instructors: tuple[str, ...]
     passwords: dict[str, str] = field(default_factory=dict)
     port: int = 28800          # the class's URL; the hub's own ports follow it
-    engine_port: int = 23762
+    engine_port: int = 23762   # engine a's; b (engines=2) has the next one
+    engines: int = 1
+    pool: int = 0              # spare labs its engines keep ready (hot start)
     work: Path = Path("/tmp")
 
     def __post_init__(self) -> None:
@@ -83,6 +85,10 @@ class TestClass:
         return self.state / "hub"
 
     @property
+    def engine_ports(self) -> list[int]:
+        return [self.engine_port + i for i in range(self.engines)]
+
+    @property
     def everyone(self) -> tuple[str, ...]:
         return self.instructors + self.learners
 
@@ -105,7 +111,8 @@ class TestClass:
     def write_roster(self) -> None:
         self.work.mkdir(parents=True, exist_ok=True)
         lines = [f'name = "{self.tag}"', f"instructors = {json.dumps(list(self.instructors))}",
-                 f"learners = {json.dumps(list(self.learners))}", "[passwords]"]
+                 f"learners = {json.dumps(list(self.learners))}", f"engines = {self.engines}",
+                 f"pool = {self.pool}", "[passwords]"]
         lines += [f'{name} = "{password}"' for name, password in self.passwords.items()]
         self.roster.write_text("\n".join(lines) + "\n")
 
@@ -167,7 +174,7 @@ class TestClass:
         ports in its environment or command line (hub, proxy, services, engine, plugin)."""
         marks = [self.env["LABENV_CLASS_STATE"], self.env["LABENV_CLASS_RUN"], str(self.hub_state),
                  f":{self.port}", f":{self.ports['hub_port']}", f":{self.ports['proxy_api_port']}",
-                 f":{self.ports['progress_port']}", f"127.0.0.1:{self.engine_port}"]
+                 f":{self.ports['progress_port']}", *(f"127.0.0.1:{p}" for p in self.engine_ports)]
         found = []
         for proc in Path("/proc").iterdir():
             if not proc.name.isdigit() or int(proc.name) == os.getpid():
@@ -186,14 +193,15 @@ class TestClass:
     def leftovers(self, uids: set[int]) -> dict[str, list[str]]:
         """What of the class is still on this host after `down --purge`; {} when nothing."""
         where = self.paths
+        engines = [where.of(name) for name in enginecfg.ENGINE_NAMES]   # every engine a class may run
         left = {
             "processes": self.processes(uids),
             "accounts": [ACCOUNT_PREFIX + n for n in self.accounts()],
             "homes": [str(p) for n in self.everyone if (p := Path("/home", ACCOUNT_PREFIX + n)).exists()],
-            "listening": [str(p) for p in (self.port, *self.ports.values(), self.engine_port) if _listening(p)],
-            "netns": [enginecfg.NETNS] if Path("/run/netns", enginecfg.NETNS).exists() else [],
+            "listening": [str(p) for p in (self.port, *self.ports.values(), *self.engine_ports) if _listening(p)],
+            "netns": [e.netns for e in engines if Path("/run/netns", e.netns).exists()],
             "folders": [str(p) for p in (where.run, where.state) if p.exists()],
-            "plugin socket": [str(enginecfg.PLUGIN_SOCKET)] if enginecfg.PLUGIN_SOCKET.exists() else [],
+            "plugin socket": [str(e.plugin_socket) for e in engines if e.plugin_socket.exists()],
             "mounts": [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
                        if str(where.state) in line or str(where.run) in line],
         }

@@ -76,7 +76,8 @@ def _skip_unless_possible() -> None:
 def _host_engine_state() -> dict:
     """What a class must never touch on the host's engine: its labs of our members, docker0's rules."""
     host = docker.DockerClient(base_url="unix:///var/run/docker.sock")
-    ours = [c.name for c in host.containers.list(all=True) if any(n in c.name for n in (ANN, BEN, INES))]
+    ours = [c.name for c in host.containers.list(all=True, ignore_removed=True)
+            if any(n in c.name for n in (ANN, BEN, INES))]
     ours += [n.name for n in host.networks.list() if any(m in n.name for m in (ANN, BEN, INES))]
     rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
     return {"ours": ours, "docker0": [r for r in rules.splitlines() if "docker0" in r and not r.startswith("#")]}
