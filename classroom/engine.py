@@ -40,7 +40,7 @@ from labenv import engine as host_engine
 from labenv import engines as lab_engines
 from labenv import pool as lab_pool
 
-from . import certs, enginecfg
+from . import certs, enginecfg, system
 from .enginecfg import BRIDGE_ADDRESS, ENGINE_NAMES, Paths
 
 #: The host's own engine, where the lab images are built.
@@ -48,23 +48,13 @@ SOURCE = os.environ.get("LABENV_CLASS_SOURCE", "unix:///var/run/docker.sock")
 START_TIMEOUT = 60
 
 
-class EngineError(Exception):
-    """One line: what went wrong and where to look."""
-
-
-def _run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(list(cmd), capture_output=True, text=True, env=host_engine.system_env())
-    if check and done.returncode != 0:
-        raise EngineError(f"`{' '.join(cmd)}` failed: {(done.stderr or done.stdout).strip()[:200]}")
-    return done
+#: What went wrong with a class engine, in one line (the classroom's one error class).
+EngineError = system.ClassError
+_run = system.run
 
 
 def _require_root() -> None:
-    if os.geteuid() != 0:
-        raise EngineError("the class engine is root's to start and stop (run it with sudo)")
-    for program in ("dockerd", "ip", "nsenter", "docker"):
-        if not host_engine.find_program(program):
-            raise EngineError(f"{program} is missing (Debian: apt-get install docker.io iproute2 util-linux)")
+    system.require_root("the class engine is root's to start and stop", ("dockerd", "ip", "nsenter", "docker"))
 
 
 def _pid(path: Path) -> int | None:

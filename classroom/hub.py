@@ -38,7 +38,7 @@ from labenv import build
 from labenv.errors import LabError, TimedOut
 from labenv.wait import until
 
-from . import access, certs, enginecfg
+from . import access, certs, enginecfg, system
 from .hubconfig import CERT_DIR, NOTEBOOK_DIR, Settings
 from .roster import ACCOUNT_PREFIX, Roster, load
 
@@ -52,17 +52,11 @@ GROUP = {"learner": "labenv-learners", "instructor": "labenv-instructors"}
 _PY = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def _run(*cmd: str, **kwargs) -> subprocess.CompletedProcess:
-    done = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
-    if done.returncode != 0:
-        reason = (done.stderr or done.stdout).strip().splitlines()
-        raise LabError(f"{' '.join(cmd[:3])} failed: {reason[-1] if reason else done.returncode}")
-    return done
+_run = system.run
 
 
 def require_root() -> None:
-    if os.geteuid() != 0:
-        raise LabError("a class is set up by root (it makes accounts and an engine): run it with sudo")
+    system.require_root("a class is set up by root (it makes accounts and an engine)")
 
 
 # -- the software every account runs
