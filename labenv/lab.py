@@ -175,10 +175,13 @@ class Lab:
     def attach(cls, name: str = "default") -> Lab:
         check_name(name)
         where, found, down = _find(name)
+        if down and not found:
+            silent = ", ".join(str(e) for e in down)
+            raise LabError(f"lab {name!r} is on no engine that answers: {silent} does not answer, and the "
+                           f"lab may be there; start_lab(...) or `python -m labenv up --lab {name}` starts a "
+                           "fresh one on another engine")
         if not found:
-            also = (f" (not answering: {', '.join(str(e) for e in down)})" if down else "")
-            raise LabError(f"lab {name!r} is not running; start it with `python -m labenv up --lab {name}`"
-                           + also)
+            raise LabError(f"lab {name!r} is not running; start it with `python -m labenv up --lab {name}`")
         return cls._of(name, found, where)
 
     @classmethod
