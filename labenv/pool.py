@@ -192,8 +192,10 @@ def _take(where: engines.Engine, api, lab: str, suite: str, tags: dict[str, str]
     filters = {"label": [LABEL_SPARE, f"{LABEL_POOL}={name()}", f"labenv.suite={suite}",
                          "labenv.role=mailserver", f"{LABEL_IMAGES}={images_key(tags)}"],
                "name": f"^/?labenv-{re.escape(SPARE)}", "status": "running"}
+    # a margin before the age at which the keeper recycles it, so the two never meet
+    young = max_age() - min(60, max_age() / 2)
     usable = [c for c in where.client().containers.list(all=True, sparse=True, filters=filters)
-              if now - float((c.attrs.get("Labels") or {}).get(LABEL_SPARE) or 0) < max_age()]
+              if now - float((c.attrs.get("Labels") or {}).get(LABEL_SPARE) or 0) < young]
     random.SystemRandom().shuffle(usable)
     want = f"labenv-{lab}-mailserver"
     for mailserver in usable:
@@ -272,6 +274,8 @@ def recycle(where: engines.Engine, suite: str | None = None, tags: dict[str, str
     now = time.time()
     removed = 0
     for spare in spares(where, suite):
+        if set(spare.containers) != set(ROLES):
+            continue  # being claimed this moment: its mailserver carries a learner's name already
         stale = tags is not None and not spare.warming and not spare.current(tags)
         broken = not spare.warming and not spare.ready
         # a spare still warming after 10 minutes is stuck

@@ -176,6 +176,24 @@ def test_spares_older_than_the_limit_are_not_claimed_but_recycled(suite, monkeyp
         lab.down()
 
 
+def test_a_spare_being_claimed_is_not_taken_for_a_broken_one(suite):
+    """A keeper's round may list a spare between the renames of a claim: its mailserver
+    carries the learner's name already, the other three not yet. It must leave it alone."""
+    from labenv import build
+
+    pool.fill(1, suite, say=lambda *_: None)
+    spare = pool.spares(here(), suite)[0]
+    client = engine.connect()
+    client.api.rename(spare.containers["mailserver"].attrs["Names"][0].lstrip("/"), f"labenv-{PREFIX}-mid-mailserver")
+    try:
+        assert pool.recycle(here(), suite, build.tags(suite)) == 0
+        assert len(of_lab(spare.id)["containers"]) == 4
+    finally:
+        from labenv.lab import remove_by_label
+
+        remove_by_label(f"labenv.id={spare.id}")
+
+
 def test_drain_empties_the_pool_and_status_says_so(suite):
     pool.fill(2, suite, say=lambda *_: None)
     ids = [s.id for s in pool.spares(here(), suite)]
