@@ -411,9 +411,7 @@ def _drop(name: str, replace: bool) -> engines.Engine:
     if found:
         if not replace:
             raise LabError(f"lab {name!r} is already running; `python -m labenv down --lab {name}` first")
-        ids = {c.labels.get("labenv.id") for c in found}
-        for lab_id in ids:
-            remove_by_label(f"labenv.id={lab_id}", where.client())
+        _remove_found(where, found)
     return engines.place(os.environ.get("LABENV_LAB_PREFIX", ""))
 
 
@@ -620,11 +618,15 @@ def remove_lab(name: str) -> tuple[int, list[engines.Engine]]:
     """Remove lab `name` wherever it is (a claimed spare too) and what a failed start of it
     left; (containers and networks removed, engines that did not answer)."""
     where, found, down = _find(name)
-    removed = 0
-    for lab_id in {c.labels.get("labenv.id") for c in found}:
-        removed += remove_by_label(f"labenv.id={lab_id}", where.client())
+    removed = _remove_found(where, found)
     leftovers, more_down = engines.each(lambda e: remove_by_label(f"{LABEL_LAB}={name}", e.client()))
     return removed + sum(leftovers.values()), down + [e for e in more_down if e not in down]
+
+
+def _remove_found(where: engines.Engine | None, found: list) -> int:
+    """Remove the labs (by labenv.id) of containers `_find` found on `where`; how many objects."""
+    return sum(remove_by_label(f"labenv.id={lab_id}", where.client())
+               for lab_id in {c.labels.get("labenv.id") for c in found})
 
 
 def _remove_container(container) -> int:

@@ -45,6 +45,17 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def run_classroom(env: dict[str, str], *args: str, check: bool = True,
+                  timeout: float = 600) -> subprocess.CompletedProcess:
+    """`python -m classroom ARGS` with a test class's folders and ports (`env`); with `check`,
+    a command that fails fails the test with its error output."""
+    done = subprocess.run([sys.executable, "-m", "classroom", *args], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, **env}, timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"classroom {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+    return done
+
+
 @dataclass
 class TestClass:
     """A class started by `python -m classroom up` in folders and on ports of its own."""
@@ -102,11 +113,7 @@ class TestClass:
 
     # -- the class's commands
     def classroom(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "classroom", *args], cwd=ROOT, capture_output=True,
-                              text=True, env={**os.environ, **self.env}, timeout=timeout)
-        if check and done.returncode != 0:
-            raise AssertionError(f"classroom {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
-        return done
+        return run_classroom(self.env, *args, check=check, timeout=timeout)
 
     def write_roster(self) -> None:
         self.work.mkdir(parents=True, exist_ok=True)

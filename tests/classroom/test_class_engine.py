@@ -26,6 +26,7 @@ from requests.exceptions import RequestException
 
 from classroom import certs, enginecfg
 from labenv import build
+from tests.classroom.hubclass import run_classroom
 from tests.support import ROOT
 
 pytestmark = pytest.mark.timeout(900)
@@ -58,11 +59,7 @@ def _skip_unless_possible() -> None:
 
 
 def classroom(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "classroom", *args], cwd=ROOT, capture_output=True,
-                          text=True, env={**os.environ, **CLASS_ENV}, timeout=600)
-    if check:
-        assert done.returncode == 0, done.stderr
-    return done
+    return run_classroom(CLASS_ENV, *args, check=check)
 
 
 def host_rules() -> list[str]:

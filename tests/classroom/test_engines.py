@@ -39,6 +39,7 @@ from classroom.__main__ import main as classroom_main
 from classroom.roster import parse
 from labenv import build
 from labenv.errors import ConfigError
+from tests.classroom.hubclass import run_classroom
 from tests.support import ROOT
 
 PORT = 23764            # engine a; b listens on the next port
@@ -155,11 +156,7 @@ def _listening(port: int) -> bool:
 
 
 def classroom(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "classroom", *args], cwd=ROOT, capture_output=True,
-                          text=True, env={**os.environ, **CLASS_ENV}, timeout=600)
-    if check:
-        assert done.returncode == 0, done.stderr
-    return done
+    return run_classroom(CLASS_ENV, *args, check=check)
 
 
 def _seconds(out: str) -> tuple[float, float]:
